@@ -1,0 +1,137 @@
+/* db.h - apid's SQLite layer: the only code that calls sqlite3_* lives in db*.c.
+ *
+ * Each thread gets its own connection (db_get), opened on first use in WAL mode with
+ * foreign keys and a busy timeout, and closed when the thread exits. SQL text stays
+ * beside the function that runs it as a `static struct db_sql`; db_prep() prepares it
+ * once per connection (SQLITE_PREPARE_PERSISTENT) and caches it in the handle.
+ * db_tx() runs a function inside BEGIN IMMEDIATE ... COMMIT with a bounded retry when
+ * the database is busy: the function must have no effect outside the database, since it
+ * may run more than once. Functions return enum vr_err: VR_E_NOT_FOUND for a missing
+ * row, VR_E_CONFLICT for a constraint, VR_E_BUSY, VR_E_INTERNAL for the rest (logged).
+ *
+ * Strings in the structs filled by db_* functions are malloc'd and owned by the struct;
+ * each struct has a *_clear function.
+ */
+#ifndef VR_DB_H
+#define VR_DB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "embedded.h"
+#include "err.h"
+#include "randid.h"
+#include "roles.h"
+
+struct db;
+
+struct db_sql {
+	const char *sql;
+	int slot; /* assigned on first use; -1 before */
+};
+#define DB_SQL(name, text) static struct db_sql name = {text, -1}
+
+/* db_env_init - remember path, open it once, apply migrations; VR_OK or an error in err */
+enum vr_err db_env_init(const char *path, char *err, size_t errsz);
+/* db_get - this thread's connection (opened on first use); NULL when it cannot open */
+struct db *db_get(void);
+/* db_thread_done - close this thread's connection now (main thread, before exit) */
+void db_thread_done(void);
+/* db_open - open a private connection to path (":memory:" for tests) and migrate it */
+struct db *db_open(const char *path, char *err, size_t errsz);
+/* db_close - finalize cached statements and close */
+void db_close(struct db *db);
+/* db_migrate_to - apply migrations [0, n) that are newer than user_version */
+enum vr_err db_migrate_to(struct db *db, const struct vr_embedded *m, size_t n, char *err,
+			  size_t errsz);
+/* db_user_version - PRAGMA user_version */
+int db_user_version(struct db *db);
+/* db_tx - run fn(db, arg) in one write transaction, retrying when busy */
+enum vr_err db_tx(struct db *db, enum vr_err (*fn)(struct db *, void *), void *arg);
+/* db_size_bytes - size of the database (pages in use) */
+int64_t db_size_bytes(struct db *db);
+/* db_health_probe - write to the probe row: proves the database takes writes */
+enum vr_err db_health_probe(struct db *db, int64_t now);
+
+/* users (db_users.c) */
+struct db_user {
+	char id[VR_ID_LEN];
+	char *username;
+	char *display_name; /* may be NULL */
+	enum role role;
+	char *source;        /* "local" | "directory" */
+	char *password_hash; /* may be NULL */
+	bool disabled;
+	int64_t created_at;
+	int64_t last_login_at; /* 0: never */
+};
+void db_user_clear(struct db_user *u);
+enum vr_err db_users_by_name(struct db *db, const char *username, struct db_user *out);
+enum vr_err db_users_by_id(struct db *db, const char *id, struct db_user *out);
+enum vr_err db_users_create_local(struct db *db, const struct db_user *u);
+enum vr_err db_users_count_role(struct db *db, enum role role, int64_t *n);
+enum vr_err db_users_touch_login(struct db *db, const char *id, int64_t now);
+/* db_users_addresses - append the user's addresses (primary first) to arr */
+enum vr_err db_users_addresses(struct db *db, const char *id, json_t *arr);
+
+/* login sessions (db_sessions.c) */
+struct db_session {
+	bool revoked;
+	int64_t expires_at;
+	struct db_user user;
+};
+enum vr_err db_sessions_add(struct db *db, const char *jti, const char *user_id, int64_t now,
+			    int64_t expires_at, const char *client_ip);
+/* db_sessions_get - the session jti with its user; VR_E_NOT_FOUND when unknown */
+enum vr_err db_sessions_get(struct db *db, const char *jti, struct db_session *out);
+enum vr_err db_sessions_revoke(struct db *db, const char *jti, int64_t now);
+enum vr_err db_sessions_purge(struct db *db, int64_t before);
+
+/* API tokens (db_tokens.c) */
+#define DB_TOKEN_HASH_LEN 32
+struct db_token {
+	char id[VR_ID_LEN];
+	char user_id[VR_ID_LEN];
+	char *name;
+	char *owner; /* username */
+	enum role role;
+	int64_t created_at, expires_at, last_used_at, revoked_at; /* 0: none */
+	bool owner_disabled;
+	enum role owner_role; /* the owner's role now: caps the token's */
+};
+void db_token_clear(struct db_token *t);
+enum vr_err db_tokens_add(struct db *db, const struct db_token *t,
+			  const unsigned char hash[DB_TOKEN_HASH_LEN]);
+enum vr_err db_tokens_by_hash(struct db *db, const unsigned char hash[DB_TOKEN_HASH_LEN],
+			      struct db_token *out);
+enum vr_err db_tokens_get(struct db *db, const char *id, struct db_token *out);
+enum vr_err db_tokens_touch(struct db *db, const char *id, int64_t now);
+/* db_tokens_list - call each() for the live tokens of owner (NULL: everybody's) */
+enum vr_err db_tokens_list(struct db *db, const char *owner, int64_t now,
+			   int (*each)(const struct db_token *, void *), void *arg);
+/* db_tokens_revoke - revoke id (owned by user_id unless it is NULL); NOT_FOUND otherwise */
+enum vr_err db_tokens_revoke(struct db *db, const char *id, const char *user_id, int64_t now);
+
+/* audit log (db_audit.c) */
+struct db_audit_event {
+	int64_t seq;
+	const char *id, *actor, *action, *target, *outcome, *client_ip, *detail; /* borrowed */
+	int64_t time;
+};
+struct db_audit_filter {
+	const char *actor, *action, *outcome; /* NULL: any */
+	int64_t since, until;                 /* 0: unbounded */
+	int64_t before_seq;                   /* 0: from the newest */
+	int limit;
+};
+enum vr_err db_audit_add(struct db *db, const char *actor, const char *action,
+			 const char *target, bool success, const char *client_ip,
+			 const char *detail, int64_t now);
+/* db_audit_list - newest first; each() sees borrowed strings valid during the call;
+ * *next_seq is the cursor of the next page, 0 when this page is the last */
+enum vr_err db_audit_list(struct db *db, const struct db_audit_filter *f,
+			  int (*each)(const struct db_audit_event *, void *), void *arg,
+			  int64_t *next_seq);
+
+#endif

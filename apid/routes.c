@@ -1,0 +1,52 @@
+/* routes.c - the route table: method, path template, handler, roles, body limit, query.
+ *
+ * The dispatcher (http.c) enforces everything declared here; tests/integration/
+ * test_spec_routes.py compares this table (apid --routes) with openapi/openapi.yaml.
+ */
+#include <stdio.h>
+
+#include "routes.h"
+
+#define KB 1024
+
+static const char *const q_tokens[] = {"owner", NULL};
+static const char *const q_audit[] = {"actor", "action", "outcome", "since", "until",
+				      "limit", "cursor", NULL};
+
+const struct route routes[] = {
+	{"GET", "/healthz", h_healthz, ROLES_PUBLIC, 0, NULL},
+	{"GET", "/readyz", h_readyz, ROLES_PUBLIC, 0, NULL},
+	{"GET", "/metrics", h_metrics, ROLES_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/openapi.yaml", h_openapi, ROLES_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/auth/login", h_login, ROLES_PUBLIC, 4 * KB, NULL},
+	{"POST", "/api/v1/auth/logout", h_logout, ROLES_ANY, 0, NULL},
+	{"GET", "/api/v1/me", h_me, ROLES_ANY, 0, NULL},
+	{"POST", "/api/v1/tokens", h_tokens_create, ROLES_HUMAN, 4 * KB, NULL},
+	{"GET", "/api/v1/tokens", h_tokens_list, ROLES_HUMAN, 0, q_tokens},
+	{"DELETE", "/api/v1/tokens/{id}", h_tokens_delete, ROLES_HUMAN, 0, NULL},
+	{"GET", "/api/v1/audit", h_audit_list, ROLES_READ_ALL, 0, q_audit},
+};
+
+const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+
+/* routes_print - `apid --routes`: one line per route, "METHOD PATH ROLES" */
+void routes_print(FILE *out)
+{
+	static const enum role order[] = {ROLE_ADMIN, ROLE_HELPDESK, ROLE_AUDITOR, ROLE_USER,
+					  ROLE_AGENT};
+
+	for (size_t i = 0; i < routes_count; i++) {
+		int first = 1;
+
+		fprintf(out, "%s %s ", routes[i].method, routes[i].path);
+		if (routes[i].roles == ROLES_PUBLIC)
+			fputc('-', out);
+		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+			if (routes[i].roles & ROLE_BIT(order[k])) {
+				fprintf(out, "%s%s", first ? "" : ",", role_name(order[k]));
+				first = 0;
+			}
+		}
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,40 @@
+/* routes.h - the handlers of every URL family, and helpers they share.
+ *
+ * One file per family: routes_health.c (/healthz, /readyz, /metrics, spec),
+ * routes_auth.c (/api/v1/auth/..., /api/v1/me), routes_tokens.c (/api/v1/tokens),
+ * routes_audit.c (/api/v1/audit). The table that binds them to methods, paths and roles
+ * is routes.c.
+ */
+#ifndef VR_ROUTES_H
+#define VR_ROUTES_H
+
+#include <stdio.h>
+
+#include "db.h"
+#include "http.h"
+
+enum vr_err h_healthz(struct req *r);
+enum vr_err h_readyz(struct req *r);
+enum vr_err h_metrics(struct req *r);
+enum vr_err h_openapi(struct req *r);
+enum vr_err h_login(struct req *r);
+enum vr_err h_logout(struct req *r);
+enum vr_err h_me(struct req *r);
+enum vr_err h_tokens_create(struct req *r);
+enum vr_err h_tokens_list(struct req *r);
+enum vr_err h_tokens_delete(struct req *r);
+enum vr_err h_audit_list(struct req *r);
+
+/* routes_print - `apid --routes`: one line per route, "METHOD PATH ROLES" */
+void routes_print(FILE *out);
+/* json_user - the User object of the API for u (addresses read from db) */
+json_t *json_user(struct db *db, const struct db_user *u);
+/* json_time - an RFC 3339 string, or JSON null for 0 */
+json_t *json_time(int64_t t);
+/* req_db - this thread's database, or a 503 recorded in r */
+struct db *req_db(struct req *r);
+/* audit_note - append an audit event in its own statement (outside any transaction) */
+void audit_note(struct req *r, struct db *db, const char *actor, const char *action,
+		const char *target, bool success, const char *detail);
+
+#endif

@@ -1,0 +1,53 @@
+/* routes_health.c - GET /healthz, /readyz, /metrics and /api/v1/openapi.yaml.
+ *
+ * Unauthenticated, for load balancers and monitoring: they say nothing secret.
+ * /readyz writes to the database (a probe row) to prove it takes writes.
+ */
+#include <stdlib.h>
+
+#include "embedded.h"
+#include "metrics.h"
+#include "routes.h"
+#include "vrtime.h"
+
+/* h_healthz - the process is alive and serving */
+enum vr_err h_healthz(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", VR_VERSION));
+}
+
+/* h_readyz - every dependency needed to serve is usable */
+enum vr_err h_readyz(struct req *r)
+{
+	struct db *db = db_get();
+	enum vr_err e = db ? db_health_probe(db, vr_now()) : VR_E_UNAVAILABLE;
+	bool ok = e == VR_OK;
+	json_t *checks = json_array();
+
+	json_array_append_new(checks,
+			      json_pack("{s:s, s:b, s:s}", "name", "database", "ok", ok, "detail",
+					ok ? "writable" : vr_err_info(e)->title));
+	return reply_json(r, ok ? 200 : 503,
+			  json_pack("{s:s, s:o}", "status", ok ? "ready" : "not-ready", "checks",
+				    checks));
+}
+
+/* h_metrics - Prometheus exposition */
+enum vr_err h_metrics(struct req *r)
+{
+	struct db *db = db_get();
+	size_t len;
+	char *text = metrics_render(r->app->metrics, db ? db_size_bytes(db) : -1, &len);
+	enum vr_err e = reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len,
+				    true);
+
+	free(text);
+	return e;
+}
+
+/* h_openapi - the spec apid was built with */
+enum vr_err h_openapi(struct req *r)
+{
+	return reply_bytes(r, 200, "application/yaml", openapi_spec[0].data, openapi_spec[0].len,
+			   false);
+}

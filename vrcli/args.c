@@ -1,0 +1,138 @@
+/*
+ * args.c - the option parser behind every vrcli command and the global options.
+ *
+ * Entry points: args_parse(), args_get(), args_has(), args_print_options(). Only long
+ * options exist, plus -h for help: a script reads better with --owner than with -o.
+ * Options may come before or after positional arguments unless the caller asks to stop
+ * at the first positional (the global options stop at the command name). Pure apart from
+ * args_print_options(), which writes to the FILE it is given.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+/* spec_find - index of the option named NAME (NAMELEN bytes) in SPEC, or -1 */
+static int spec_find(const struct args_opt *spec, const char *name, size_t namelen)
+{
+	for (int i = 0; spec[i].name; i++)
+		if (strlen(spec[i].name) == namelen && memcmp(spec[i].name, name, namelen) == 0)
+			return i;
+	return -1;
+}
+
+/* args_parse - parse ARGV against SPEC into *a; on ARGS_ERROR ERR says why */
+enum args_status args_parse(struct args *a, const struct args_opt *spec, int argc,
+			    char **argv, bool stop_at_pos, char *err, size_t errlen)
+{
+	bool only_pos = false;
+
+	memset(a, 0, sizeof(*a));
+	a->spec = spec;
+	for (int k = 0; spec[k].name; k++)
+		if (k >= ARGS_MAX_OPTS)
+			abort(); /* a spec longer than struct args can hold is our bug */
+	for (int i = 0; i < argc; i++) {
+		char *arg = argv[i];
+
+		if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+			if (stop_at_pos) {
+				a->rest = argv + i;
+				a->nrest = argc - i;
+				return ARGS_OK;
+			}
+			if (a->npos == ARGS_MAX_POS) {
+				snprintf(err, errlen, "too many arguments");
+				return ARGS_ERROR;
+			}
+			a->pos[a->npos++] = arg;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
+			return ARGS_HELP;
+		if (arg[1] != '-') {
+			snprintf(err, errlen, "unknown option '%s'", arg);
+			return ARGS_ERROR;
+		}
+
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t namelen = eq ? (size_t)(eq - name) : strlen(name);
+		int k = spec_find(spec, name, namelen);
+
+		if (k < 0) {
+			snprintf(err, errlen, "unknown option '--%.*s'", (int)namelen, name);
+			return ARGS_ERROR;
+		}
+		if (spec[k].metavar == NULL) {
+			if (eq) {
+				snprintf(err, errlen, "option '--%s' takes no value", spec[k].name);
+				return ARGS_ERROR;
+			}
+			a->val[k] = "";
+		} else if (eq) {
+			a->val[k] = eq + 1;
+		} else if (i + 1 < argc) {
+			a->val[k] = argv[++i];
+		} else {
+			snprintf(err, errlen, "option '--%s' needs a value (--%s %s)", spec[k].name,
+				 spec[k].name, spec[k].metavar);
+			return ARGS_ERROR;
+		}
+	}
+	if (stop_at_pos) {
+		a->rest = argv + argc;
+		a->nrest = 0;
+	}
+	return ARGS_OK;
+}
+
+/* spec_index - index of NAME in the spec of *a; a name missing from it is our bug */
+static int spec_index(const struct args *a, const char *name)
+{
+	int k = spec_find(a->spec, name, strlen(name));
+
+	if (k < 0) {
+		fprintf(stderr, "vrcli: bug: option '--%s' is not in the spec\n", name);
+		abort();
+	}
+	return k;
+}
+
+/* args_get - the value of option NAME, or NULL; NAME must be in the spec */
+const char *args_get(const struct args *a, const char *name)
+{
+	return a->val[spec_index(a, name)];
+}
+
+/* args_has - whether option NAME was given; NAME must be in the spec */
+bool args_has(const struct args *a, const char *name)
+{
+	return a->val[spec_index(a, name)] != NULL;
+}
+
+/* args_print_options - the spec, then -h/--help, as an indented, aligned help block */
+void args_print_options(const struct args_opt *spec, FILE *f)
+{
+	static const char help[] = "-h, --help";
+	int width = (int)sizeof(help) - 1;
+	char buf[96];
+
+	for (int i = 0; spec[i].name; i++) {
+		int n = snprintf(buf, sizeof(buf), "--%s%s%s", spec[i].name,
+				 spec[i].metavar ? " " : "", spec[i].metavar ? spec[i].metavar : "");
+		if (n > width)
+			width = n;
+	}
+	for (int i = 0; spec[i].name; i++) {
+		snprintf(buf, sizeof(buf), "--%s%s%s", spec[i].name, spec[i].metavar ? " " : "",
+			 spec[i].metavar ? spec[i].metavar : "");
+		fprintf(f, "  %-*s  %s\n", width, buf, spec[i].help);
+	}
+	fprintf(f, "  %-*s  %s\n", width, help, "show this help");
+}

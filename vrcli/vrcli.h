@@ -1,0 +1,84 @@
+/*
+ * vrcli.h - what main.c, the command table and the command handlers share.
+ *
+ * Owns: struct vrcli, the state of one run (global options, the resolved URL and token,
+ * the loaded config file, the HTTP client); the handler signature; and the helpers every
+ * handler uses (implemented in commands.c): requiring a URL or a token, usage errors,
+ * printing JSON, reading JSON members.
+ *
+ * Ownership: main() owns struct vrcli and everything in it; handlers borrow it. Strings
+ * returned by vrcli_jstr() are borrowed from the json_t they were read from.
+ */
+#ifndef VRCLI_VRCLI_H
+#define VRCLI_VRCLI_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "args.h"
+#include "config.h"
+#include "errmap.h"
+#include "http.h"
+
+#ifndef VRCLI_VERSION
+#define VRCLI_VERSION "0.1.0"
+#endif
+
+struct vrcli {
+	bool json;		   /* --json: API JSON on stdout, nothing else */
+	struct config_choice where; /* effective URL and token, with their sources */
+	char *config_path;	   /* NULL when neither XDG_CONFIG_HOME nor HOME is set */
+	struct config cfg;	   /* the config file as loaded */
+	struct http_opts http_opts;
+	struct http_client *http; /* created by vrcli_need_url() */
+};
+
+/* A command handler: the parsed options and positional arguments of its command. */
+typedef enum vrcli_exit (*vrcli_handler)(struct vrcli *v, const struct args *a);
+
+/* The global options (before the command), shared by main.c and the help text. */
+extern const struct args_opt vrcli_global_opts[];
+
+/* commands_run - run the command in ARGV (argv[0] is its name) */
+enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv);
+
+/* commands_help - the full help text on F */
+void commands_help(FILE *f);
+
+/* vrcli_need_url - make sure a usable URL is set and the HTTP client exists */
+enum vrcli_exit vrcli_need_url(struct vrcli *v);
+
+/* vrcli_need_token - vrcli_need_url(), and make sure there is a credential */
+enum vrcli_exit vrcli_need_token(struct vrcli *v);
+
+/* vrcli_usage_error - print "vrcli: MESSAGE" on stderr; returns VRCLI_EXIT_USAGE */
+enum vrcli_exit vrcli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* vrcli_print_json - J on stdout, indented, members in the API's order */
+void vrcli_print_json(const json_t *j);
+
+/* vrcli_jstr - the string member KEY of O, or NULL */
+const char *vrcli_jstr(const json_t *o, const char *key);
+
+/* vrcli_or - S, or DFLT when S is NULL */
+const char *vrcli_or(const char *s, const char *dflt);
+
+/* vrcli_parse_long - OPTION's value S as an integer in [MIN, MAX], else a usage error */
+enum vrcli_exit vrcli_parse_long(const char *option, const char *s, long min, long max,
+				 long *out);
+
+/* vrcli_days_from_now - RFC 3339 UTC time DAYS days from now, into BUF (>= 21 bytes) */
+void vrcli_days_from_now(long days, char *buf, size_t len);
+
+/* Handlers, one file per API area. */
+enum vrcli_exit cmd_login(struct vrcli *v, const struct args *a);	/* cmd_session.c */
+enum vrcli_exit cmd_logout(struct vrcli *v, const struct args *a);	/* cmd_session.c */
+enum vrcli_exit cmd_whoami(struct vrcli *v, const struct args *a);	/* cmd_session.c */
+enum vrcli_exit cmd_health(struct vrcli *v, const struct args *a);	/* cmd_health.c */
+enum vrcli_exit cmd_tokens_create(struct vrcli *v, const struct args *a); /* cmd_tokens.c */
+enum vrcli_exit cmd_tokens_list(struct vrcli *v, const struct args *a);	  /* cmd_tokens.c */
+enum vrcli_exit cmd_tokens_revoke(struct vrcli *v, const struct args *a); /* cmd_tokens.c */
+enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a);	/* cmd_audit.c */
+
+#endif
