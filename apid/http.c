@@ -240,8 +240,6 @@ void http_allow(const struct route *table, size_t n, const char *path, char *buf
 			used += (size_t)snprintf(buf + used, sz - used, "%s%s", used ? ", " : "",
 						 table[i].method);
 	}
-	if (used < sz)
-		snprintf(buf + used, sz - used, "%sOPTIONS", used ? ", " : "");
 }
 
 struct query_check {
@@ -281,6 +279,7 @@ static void dispatch(struct req *r)
 {
 	const struct route *rt;
 	struct query_check qc = {r, VR_OK};
+	size_t limit;
 	enum vr_err e;
 
 	if (r->early != VR_OK) {
@@ -290,17 +289,6 @@ static void dispatch(struct req *r)
 	r->route = http_route_match(routes, routes_count, r->method, r->url, r->params,
 				    REQ_MAX_PARAMS);
 	if (r->route < 0) {
-		if (r->route == -2 && strcmp(r->method, "OPTIONS") == 0) {
-			char allow[128];
-			struct MHD_Response *resp =
-				MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-
-			http_allow(routes, routes_count, r->url, allow, sizeof(allow));
-			add_common_headers(r, resp, NULL);
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-			queue(r, 204, resp);
-			return;
-		}
 		e = r->route == -2 ? req_fail(r, VR_E_METHOD, NULL, "%s is not allowed on %s",
 					      r->method, r->url)
 				   : req_fail(r, VR_E_NOT_FOUND, NULL, "no such resource: %s", r->url);
@@ -309,11 +297,12 @@ static void dispatch(struct req *r)
 		return;
 	}
 	rt = &routes[r->route];
-	if (r->body.len > rt->max_body) {
-		reply_problem(r, req_fail(r, VR_E_TOO_LARGE, NULL,
-					  rt->max_body ? "the body may be at most %zu bytes"
-						       : "this request takes no body (%zu bytes)",
-					  rt->max_body));
+	limit = rt->max_body == BODY_CONF ? (size_t)r->app->conf->max_body : rt->max_body;
+	if (r->body.len > limit) {
+		reply_problem(r, limit ? req_fail(r, VR_E_TOO_LARGE, NULL,
+						  "the body may be at most %zu bytes", limit)
+				       : req_fail(r, VR_E_TOO_LARGE, NULL,
+						  "this request takes no body"));
 		return;
 	}
 	if (rt->roles != ROLES_PUBLIC) {
@@ -358,28 +347,36 @@ static void client_ip(struct MHD_Connection *c, char *buf, size_t sz)
 			  (socklen_t)sz);
 }
 
-/* on_first_call - set up the request context and check what the headers already tell */
-static struct req *on_first_call(struct apid *app, struct MHD_Connection *c, const char *url,
-				 const char *method)
+/* on_uri - MHD's URI logger: the first sight of a request, with its whole URI (query
+ * included); the context made here is what on_request then finds in *ctx */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct apid *app = cls;
 	struct req *r = calloc(1, sizeof(*r));
-	const char *clen;
 
 	VR_CHECK_ALLOC(r);
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	atomic_fetch_add(&app->in_flight, 1);
 	r->app = app;
 	r->conn = c;
-	r->method = method;
 	r->route = -1;
-	client_ip(c, r->client_ip, sizeof(r->client_ip));
-	if (strlen(url) > (size_t)app->conf->max_url) {
-		r->url = strdup("/");
+	if (strlen(uri) > (size_t)app->conf->max_url)
 		r->early = req_fail(r, VR_E_URI_TOO_LONG, NULL, "the URL may be at most %lld bytes",
 				    (long long)app->conf->max_url);
-	} else {
-		r->url = strdup(url);
-	}
+	return r;
+}
+
+/* on_first_call - complete the request context and check what the headers already tell */
+static void on_first_call(struct req *r, struct MHD_Connection *c, const char *url,
+			  const char *method)
+{
+	struct apid *app = r->app;
+	const char *clen;
+
+	r->started = true;
+	r->method = method;
+	client_ip(c, r->client_ip, sizeof(r->client_ip));
+	r->url = strdup(url); /* the path alone: MHD bounds it by max-header */
 	VR_CHECK_ALLOC(r->url);
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (clen && strtoull(clen, NULL, 10) > (unsigned long long)app->conf->max_body) {
@@ -388,7 +385,6 @@ static struct req *on_first_call(struct apid *app, struct MHD_Connection *c, con
 		if (strtoull(clen, NULL, 10) > DRAIN_LIMIT)
 			dispatch(r);
 	}
-	return r;
 }
 
 /* on_request - MHD's access handler */
@@ -400,8 +396,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req *r = *ctx;
 
 	(void)version;
-	if (r == NULL) {
-		*ctx = on_first_call(app, c, url, method);
+	if (r == NULL) /* MHD always calls on_uri first */
+		VR_DIE("request without context");
+	if (!r->started) {
+		on_first_call(r, c, url, method);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -499,6 +497,7 @@ struct MHD_Daemon *http_start(struct apid *app, const char *tls_cert_pem,
 					    (intptr_t)cf->max_header, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed,
 					    app};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, app};
 	if (tls_cert_pem && tls_key_pem) {
 		flags |= MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,

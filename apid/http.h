@@ -1,7 +1,7 @@
 /* http.h - apid's HTTP layer: the request context, the route table, replies.
  *
  * One dispatcher (http.c) owns everything every route shares: URL length (414), route
- * lookup (404, 405 with Allow, OPTIONS), body limits (413), media type (415), unknown
+ * lookup (404, 405 with Allow), body limits (413), media type (415), unknown
  * query parameters (400), authentication (401) and the route's roles (403). A handler
  * then runs parse -> authorise -> validate -> one transaction -> reply, and either queues
  * exactly one response (reply_*) and returns VR_OK, or returns an error code (usually via
@@ -33,9 +33,11 @@ struct route {
 	const char *path;              /* template: "/api/v1/tokens/{id}" */
 	enum vr_err (*handler)(struct req *r);
 	unsigned roles;                /* ROLE_BIT mask; ROLES_PUBLIC: no authentication */
-	size_t max_body;               /* 0: the request takes no body */
+	size_t max_body;               /* 0: no body; BODY_CONF: the max-body setting */
 	const char *const *query;      /* allowed query parameters, NULL-terminated, or NULL */
 };
+
+#define BODY_CONF SIZE_MAX
 
 extern const struct route routes[];
 extern const size_t routes_count;
@@ -69,6 +71,7 @@ struct req {
 	struct timespec start;
 	unsigned status;    /* of the queued response, for metrics */
 	bool queued;
+	bool started;       /* the access handler has seen the request */
 	/* set by req_fail for the problem reply */
 	const char *err_field;
 	char err_detail[300];

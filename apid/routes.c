@@ -7,7 +7,8 @@
 
 #include "routes.h"
 
-#define KB 1024
+/* JSON bodies up to the configured max-body (1 MiB by default) */
+#define JSON BODY_CONF
 
 static const char *const q_tokens[] = {"owner", NULL};
 static const char *const q_audit[] = {"actor", "action", "outcome", "since", "until",
@@ -18,10 +19,10 @@ const struct route routes[] = {
 	{"GET", "/readyz", h_readyz, ROLES_PUBLIC, 0, NULL},
 	{"GET", "/metrics", h_metrics, ROLES_PUBLIC, 0, NULL},
 	{"GET", "/api/v1/openapi.yaml", h_openapi, ROLES_PUBLIC, 0, NULL},
-	{"POST", "/api/v1/auth/login", h_login, ROLES_PUBLIC, 4 * KB, NULL},
+	{"POST", "/api/v1/auth/login", h_login, ROLES_PUBLIC, JSON, NULL},
 	{"POST", "/api/v1/auth/logout", h_logout, ROLES_ANY, 0, NULL},
 	{"GET", "/api/v1/me", h_me, ROLES_ANY, 0, NULL},
-	{"POST", "/api/v1/tokens", h_tokens_create, ROLES_HUMAN, 4 * KB, NULL},
+	{"POST", "/api/v1/tokens", h_tokens_create, ROLES_HUMAN, JSON, NULL},
 	{"GET", "/api/v1/tokens", h_tokens_list, ROLES_HUMAN, 0, q_tokens},
 	{"DELETE", "/api/v1/tokens/{id}", h_tokens_delete, ROLES_HUMAN, 0, NULL},
 	{"GET", "/api/v1/audit", h_audit_list, ROLES_READ_ALL, 0, q_audit},

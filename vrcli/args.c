@@ -116,6 +116,13 @@ bool args_has(const struct args *a, const char *name)
 	return a->val[spec_index(a, name)] != NULL;
 }
 
+/* spelling - "--NAME METAVAR" (or "--NAME") of option O into BUF; returns its length */
+static int spelling(const struct args_opt *o, char *buf, size_t len)
+{
+	return snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "",
+			o->metavar ? o->metavar : "");
+}
+
 /* args_print_options - the spec, then -h/--help, as an indented, aligned help block */
 void args_print_options(const struct args_opt *spec, FILE *f)
 {
@@ -124,14 +131,13 @@ void args_print_options(const struct args_opt *spec, FILE *f)
 	char buf[96];
 
 	for (int i = 0; spec[i].name; i++) {
-		int n = snprintf(buf, sizeof(buf), "--%s%s%s", spec[i].name,
-				 spec[i].metavar ? " " : "", spec[i].metavar ? spec[i].metavar : "");
+		int n = spelling(&spec[i], buf, sizeof(buf));
+
 		if (n > width)
 			width = n;
 	}
 	for (int i = 0; spec[i].name; i++) {
-		snprintf(buf, sizeof(buf), "--%s%s%s", spec[i].name, spec[i].metavar ? " " : "",
-			 spec[i].metavar ? spec[i].metavar : "");
+		spelling(&spec[i], buf, sizeof(buf));
 		fprintf(f, "  %-*s  %s\n", width, buf, spec[i].help);
 	}
 	fprintf(f, "  %-*s  %s\n", width, help, "show this help");

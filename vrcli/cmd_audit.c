@@ -96,7 +96,7 @@ enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a)
 		json_array_extend(events, (json_t *)items);
 		next = vrcli_jstr(r.body, "next_cursor");
 		if (next && cursor && strcmp(next, cursor) == 0) {
-			fputs("vrcli: the server returned the same cursor twice; stopping\n", stderr);
+			fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
 			rc = VRCLI_EXIT_OTHER;
 			http_reply_free(&r);
 			break;
@@ -115,8 +115,7 @@ enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a)
 		} else {
 			print_events(events);
 			if (cursor)
-				fputs("vrcli: more events: use --all, or narrow with --since/--until\n",
-				      stderr);
+				fputs("vrcli: more events: use --all\n", stderr);
 		}
 	}
 	free(cursor);

@@ -3,26 +3,28 @@
  *
  * Owns how liveness and readiness are shown: one line each, then readyz's checks as a
  * table; with --json one object {"healthz": ..., "readyz": ...} holding both replies.
- * Exit 0 only when /readyz says ready; a 503 "not-ready" maps to 6 like any 5xx. No
- * credential is sent: both routes are public.
+ * Exit 0 only when /readyz says ready; a 503 "not-ready" maps to 6 like any 5xx. When
+ * /healthz itself fails, only its error is shown. No credential is sent: both routes
+ * are public.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "table.h"
 #include "vrcli.h"
 
-/* probe - GET PATH; *rc becomes the worst outcome so far */
-static void probe(struct vrcli *v, const char *path, struct http_reply *r, enum vrcli_exit *rc)
+/* probe - GET PATH; for READINESS, a 503 that says "not-ready" is an answer, not an error */
+static enum vrcli_exit probe(struct vrcli *v, const char *path, bool readiness,
+			     struct http_reply *r)
 {
-	enum vrcli_exit got = http_request(v->http, "GET", path, NULL, r);
+	enum vrcli_exit rc = http_request(v->http, "GET", path, NULL, r);
 
-	if (got == VRCLI_EXIT_OK && r->status != 200 && !(r->status == 503 && r->body))
-		got = http_fail(v->http, r);
-	else if (got == VRCLI_EXIT_OK && r->status != 200)
-		got = errmap_exit_code(r->status);
-	if (*rc == VRCLI_EXIT_OK)
-		*rc = got;
+	if (rc != VRCLI_EXIT_OK || r->status == 200)
+		return rc;
+	if (readiness && r->status == 503 && vrcli_jstr(r->body, "status"))
+		return VRCLI_EXIT_SERVER; /* shown below, with its checks */
+	return http_fail(v->http, r);
 }
 
 /* cmd_health - `vrcli health` */
@@ -37,14 +39,18 @@ enum vrcli_exit cmd_health(struct vrcli *v, const struct args *a)
 	if ((rc = vrcli_need_url(v)) != VRCLI_EXIT_OK)
 		return rc;
 	http_set_token(v->http, NULL);
-	probe(v, "/healthz", &live, &rc);
-	if (rc == VRCLI_EXIT_CONNECT)
-		goto out;
-	probe(v, "/readyz", &ready, &rc);
-	if (rc == VRCLI_EXIT_OK && strcmp(vrcli_or(vrcli_jstr(ready.body, "status"), ""), "ready") != 0)
+	rc = probe(v, "/healthz", false, &live);
+	if (rc == VRCLI_EXIT_OK)
+		rc = probe(v, "/readyz", true, &ready);
+	if (rc != VRCLI_EXIT_OK && ready.status != 503)
+		goto out; /* the error is printed; there is no readiness to show */
+	if (rc == VRCLI_EXIT_OK &&
+	    strcmp(vrcli_or(vrcli_jstr(ready.body, "status"), ""), "ready") != 0)
 		rc = VRCLI_EXIT_SERVER;
 	if (v->json) {
-		json_t *both = json_pack("{s:O?, s:O?}", "healthz", live.body, "readyz", ready.body);
+		json_t *both;
+
+		both = json_pack("{s:O?, s:O?}", "healthz", live.body, "readyz", ready.body);
 
 		vrcli_print_json(both);
 		json_decref(both);
@@ -65,7 +71,7 @@ enum vrcli_exit cmd_health(struct vrcli *v, const struct args *a)
 			table_print(t, stdout);
 		table_free(t);
 	}
-	if (rc == VRCLI_EXIT_SERVER && ready.status == 503)
+	if (rc != VRCLI_EXIT_OK)
 		fputs("vrcli: apid is not ready\n", stderr);
 out:
 	http_reply_free(&live);

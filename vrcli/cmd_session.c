@@ -66,7 +66,7 @@ static enum vrcli_exit create_api_token(struct vrcli *v, const char *name, long 
 	vrcli_days_from_now(days, expires, sizeof(expires));
 	req = json_pack("{s:s, s:s}", "name", name, "expires_at", expires);
 	if (req == NULL)
-		abort();
+		return vrcli_usage_error("login: --token-name must be UTF-8");
 	rc = http_call(v->http, "POST", "/api/v1/tokens", req, &r);
 	json_decref(req);
 	if (rc == VRCLI_EXIT_OK && vrcli_jstr(r.body, "token") == NULL) {
@@ -128,8 +128,10 @@ enum vrcli_exit cmd_login(struct vrcli *v, const struct args *a)
 
 	http_set_token(v->http, NULL); /* an old credential has no business here */
 	req = json_pack("{s:s, s:s}", "username", user, "password", pass);
-	if (req == NULL)
-		abort();
+	if (req == NULL) {
+		rc = vrcli_usage_error("login: the username and password must be UTF-8");
+		goto out;
+	}
 	rc = http_call(v->http, "POST", "/api/v1/auth/login", req, &r);
 	json_decref(req);
 	if (rc != VRCLI_EXIT_OK)
@@ -163,11 +165,13 @@ enum vrcli_exit cmd_login(struct vrcli *v, const struct args *a)
 		const json_t *u = json_object_get(r.body, "user");
 
 		printf("Logged in to %s as %s (role %s).\n", v->where.url,
-		       vrcli_or(vrcli_jstr(u, "username"), user), vrcli_or(vrcli_jstr(u, "role"), "?"));
+		       vrcli_or(vrcli_jstr(u, "username"), user),
+		       vrcli_or(vrcli_jstr(u, "role"), "?"));
 		if (api_token)
-			printf("Created API token '%s' (id %s, role %s, expires %s) and stored it "
-			       "in %s instead of the session.\n",
-			       token_name, vrcli_jstr(api_token, "id"), vrcli_jstr(api_token, "role"),
+			printf("Created API token '%s' (id %s, role %s, expires %s) and stored "
+			       "it in %s instead of the session.\n",
+			       token_name, vrcli_jstr(api_token, "id"),
+			       vrcli_jstr(api_token, "role"),
 			       vrcli_or(vrcli_jstr(api_token, "expires_at"), "never"),
 			       v->config_path);
 		else
@@ -226,8 +230,8 @@ enum vrcli_exit cmd_logout(struct vrcli *v, const struct args *a)
 	}
 	if (!v->json) {
 		if (api)
-			puts("The API token stays valid on the server; revoke it with 'vrcli tokens "
-			     "revoke ID'.");
+			puts("The API token stays valid on the server; revoke it with "
+			     "'vrcli tokens revoke ID'.");
 		else if (rc == VRCLI_EXIT_OK)
 			puts("Logged out.");
 		if (from_file)

@@ -41,13 +41,11 @@ enum vrcli_exit cmd_tokens_create(struct vrcli *v, const struct args *a)
 	}
 	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
 		return rc;
-	req = json_pack("{s:s}", "name", a->pos[0]);
+	/* json_pack() and json_string() refuse text that is not UTF-8 */
+	req = json_pack("{s:s, s:s*, s:s*}", "name", a->pos[0], "role", role, "expires_at", at);
 	if (req == NULL)
-		abort();
-	if (role)
-		json_object_set_new(req, "role", json_string(role));
-	if (at)
-		json_object_set_new(req, "expires_at", json_string(at));
+		return vrcli_usage_error("tokens create: NAME, --role and --expires-at must be "
+					 "UTF-8");
 	rc = http_call(v->http, "POST", "/api/v1/tokens", req, &r);
 	json_decref(req);
 	if (rc != VRCLI_EXIT_OK)
@@ -55,14 +53,14 @@ enum vrcli_exit cmd_tokens_create(struct vrcli *v, const struct args *a)
 	if (v->json) {
 		vrcli_print_json(r.body);
 	} else {
+		const char *until = vrcli_jstr(r.body, "expires_at");
 		struct table *t = table_new(2, NULL);
 
 		table_add(t, (const char *[]){"id:", vrcli_jstr(r.body, "id")});
 		table_add(t, (const char *[]){"name:", vrcli_jstr(r.body, "name")});
 		table_add(t, (const char *[]){"role:", vrcli_jstr(r.body, "role")});
 		table_add(t, (const char *[]){"owner:", vrcli_jstr(r.body, "owner")});
-		table_add(t, (const char *[]){
-				     "expires:", vrcli_or(vrcli_jstr(r.body, "expires_at"), "never")});
+		table_add(t, (const char *[]){"expires:", vrcli_or(until, "never")});
 		table_add(t, (const char *[]){"token:", vrcli_jstr(r.body, "token")});
 		table_print(t, stdout);
 		table_free(t);
@@ -106,12 +104,19 @@ enum vrcli_exit cmd_tokens_list(struct vrcli *v, const struct args *a)
 		struct table *t = table_new(7, (const char *[]){"ID", "NAME", "ROLE", "OWNER",
 								"CREATED", "EXPIRES", "LAST USED"});
 
-		json_array_foreach(items, i, tok)
-			table_add(t, (const char *[]){vrcli_jstr(tok, "id"), vrcli_jstr(tok, "name"),
-						      vrcli_jstr(tok, "role"), vrcli_jstr(tok, "owner"),
-						      vrcli_jstr(tok, "created_at"),
-						      vrcli_or(vrcli_jstr(tok, "expires_at"), "never"),
-						      vrcli_jstr(tok, "last_used_at")});
+		json_array_foreach(items, i, tok) {
+			const char *row[] = {
+				vrcli_jstr(tok, "id"),
+				vrcli_jstr(tok, "name"),
+				vrcli_jstr(tok, "role"),
+				vrcli_jstr(tok, "owner"),
+				vrcli_jstr(tok, "created_at"),
+				vrcli_or(vrcli_jstr(tok, "expires_at"), "never"),
+				vrcli_jstr(tok, "last_used_at"),
+			};
+
+			table_add(t, row);
+		}
 		table_print(t, stdout);
 		table_free(t);
 	}

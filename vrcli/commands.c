@@ -205,10 +205,11 @@ static const struct command *find(const char *name, const char *sub, bool *has_s
 /* global_misplaced - whether the unknown option ARG is a global option */
 static bool global_misplaced(const char *arg)
 {
-	size_t n = strcspn(arg + 2, "=");
+	size_t n;
 
 	if (strncmp(arg, "--", 2) != 0)
 		return false;
+	n = strcspn(arg + 2, "=");
 	for (int i = 0; vrcli_global_opts[i].name; i++)
 		if (strlen(vrcli_global_opts[i].name) == n &&
 		    strncmp(vrcli_global_opts[i].name, arg + 2, n) == 0)
@@ -233,7 +234,8 @@ enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv)
 	if (c == NULL && !has_subs)
 		return vrcli_usage_error("unknown command '%s'; run 'vrcli help'", argv[0]);
 	if (c == NULL) {
-		bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+		bool help = argc > 1 &&
+			    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
 
 		if (!help && argc > 1)
 			fprintf(stderr, "vrcli: unknown subcommand '%s %s'\n", argv[0], argv[1]);

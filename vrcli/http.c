@@ -114,7 +114,8 @@ static struct curl_slist *setup(struct http_client *c, const char *method, const
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->o->timeout);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
-			 c->o->timeout < HTTP_CONNECT_TIMEOUT ? c->o->timeout : HTTP_CONNECT_TIMEOUT);
+			 c->o->timeout < HTTP_CONNECT_TIMEOUT ? c->o->timeout
+							      : HTTP_CONNECT_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->o->user_agent);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
@@ -182,18 +183,26 @@ enum vrcli_exit http_request(struct http_client *c, const char *method, const ch
 	hdrs = setup(c, method, url, payload, &sink, &auth);
 	cc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);
+	/* the header holds the token and a login payload the password */
 	if (auth) {
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
-	free(payload);
+	if (payload) {
+		explicit_bzero(payload, strlen(payload));
+		free(payload);
+	}
 
+	if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		fprintf(stderr, "vrcli: the reply from %s is larger than %ld MiB\n", url,
+			HTTP_MAX_BODY >> 20);
+		rc = VRCLI_EXIT_OTHER;
+		goto out;
+	}
 	if (cc != CURLE_OK) {
-		const char *why = sink.too_big ? "reply larger than 32 MiB"
-			: c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
-
-		fprintf(stderr, "vrcli: cannot connect to %s: %s\n", url, why);
-		rc = sink.too_big ? VRCLI_EXIT_OTHER : VRCLI_EXIT_CONNECT;
+		fprintf(stderr, "vrcli: cannot connect to %s: %s\n", url,
+			c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+		rc = VRCLI_EXIT_CONNECT;
 		goto out;
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &r->status);

@@ -286,8 +286,9 @@ def _padded(obj, size):
 
 
 def test_body_limit_is_1mib(admin, make_token):
+    # no body above 1 MiB is read; below it, a route may set a lower limit of its own
     name = uid("pad")
-    r = admin.post(TOKENS, body=_padded({"name": name}, MiB), content_type="application/json")
+    r = admin.post(TOKENS, body=_padded({"name": name}, 2048), content_type="application/json")
     assert r.status == 201, r
     assert r.json["name"] == name
     with Unchanged(admin):
@@ -302,23 +303,59 @@ def test_body_limit_chunked(admin):
         assert_problem(r, 413, "payload-too-large")
 
 
-def test_uri_too_long(api, admin):
-    prefix = AUDIT + "?actor="
-    for length in (2049, 8000):
-        r = admin.get(prefix + "a" * (length - len(prefix)))
+URI_TOO_LONG = [
+    ("query of 2049", "GET", AUDIT + "?actor=", 2049),
+    ("query of 8000", "GET", AUDIT + "?actor=", 8000),
+    ("path of 3000", "DELETE", TOKENS + "/", 3000),
+    ("unknown path of 3000", "GET", "/api/v1/", 3000),
+]
+
+
+@pytest.mark.parametrize("what,method,prefix,length", URI_TOO_LONG,
+                         ids=[c[0] for c in URI_TOO_LONG])
+def test_uri_too_long(admin, what, method, prefix, length):
+    with Unchanged(admin):
+        r = admin.request(method, prefix + "a" * (length - len(prefix)))
         assert_problem(r, 414, "uri-too-long")
-    assert_problem(admin.delete(TOKENS + "/" + "x" * 3000), 414, "uri-too-long")
-    assert_problem(api.get("/api/v1/" + "y" * 3000), 414, "uri-too-long")
-    # 2048 itself is within the limit
+
+
+def test_uri_of_2048_is_served(api):
     path = "/healthz?" + "z" * (2048 - len("/healthz?"))
     assert len(path) == 2048
-    assert api.get(path).status != 414
+    r = api.get(path)
+    assert r.status != 414, r
 
 
 def test_unknown_path(api, admin):
     for path in ("/api/v1/nonexistent", "/api/v2/me", "/api/v1/tokens/a/b", "/", "/api/v1"):
         assert_problem(api.get(path), 404, "not-found")
     assert_problem(admin.get("/api/v1/nonexistent"), 404, "not-found")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_unknown_query_parameter(api, admin, login, spec, method):
+    """Every operation refuses a query parameter it does not list, naming it."""
+    for m, tpl, op in spec.operations():
+        if m != method:
+            continue
+        path = tpl.replace("{id}", uuid.uuid4().hex) + "?nosuch=1"
+        client = admin if op.get("x-roles") else api
+        body = None
+        if tpl == LOGIN:
+            body = {"username": uid("q"), "password": "x"}
+        elif (m, tpl) == ("POST", TOKENS):
+            body = {"name": uid("q")}
+        elif tpl == LOGOUT:
+            client = api.as_(login().json["token"])
+        with Unchanged(admin):
+            r = client.request(m, path, json_body=body)
+            assert_problem(r, 400, "bad-parameter", "nosuch")
+
+
+def test_options(admin):
+    # the contract lists no OPTIONS: like any method a path does not offer, 405
+    assert_problem(admin.request("OPTIONS", TOKENS), 405, "method-not-allowed")
+    assert "OPTIONS" not in admin.request("PUT", TOKENS).header("Allow")
 
 
 def test_method_not_allowed(api, admin):
@@ -414,6 +451,17 @@ def test_logout_with_api_token(make_token, admin):
     with Unchanged(admin):
         assert_problem(tc.post(LOGOUT), 400, "bad-parameter")
     assert tc.get(ME).status == 200
+
+
+def test_logout_refuses_bodies(api, login, admin):
+    c = api.as_(login().json["token"])
+    with Unchanged(admin):
+        # 415 (a body that is not JSON) or 413 (logout takes no body at all): both refuse it
+        r = c.post(LOGOUT, body=b"bye", content_type="text/plain")
+        assert r.status in (413, 415), r
+        assert_problem(c.request_streaming("POST", LOGOUT, b" " * (2 * MiB)), 413,
+                       "payload-too-large")
+    assert c.get(ME).status == 200, "a refused logout must not revoke the session"
 
 
 # --- API tokens -----------------------------------------------------------------------
@@ -580,6 +628,8 @@ def test_tokens_owner_filter(admin, make_token, stack):
     r = admin.get(TOKENS, params={"owner": stack.admin_user})
     assert r.status == 200, r
     assert r.json["items"] and all(t["owner"] == stack.admin_user for t in r.json["items"])
+    assert_problem(admin.get(TOKENS, params={"owner": ""}), 400, "bad-parameter", "owner")
+    assert_problem(admin.get(TOKENS, params={"owner": "o" * 257}), 400, "bad-parameter", "owner")
     user, _ = make_token("user")
     assert_problem(user.get(TOKENS, params={"owner": stack.admin_user}), 403, "forbidden")
     assert user.get(TOKENS).status == 200
@@ -704,7 +754,7 @@ def test_audit_filters(admin, login, stack):
     assert audit_all(admin, until="2000-01-01T00:00:00Z") == []
 
 
-def test_audit_pagination(admin):
+def test_audit_pagination(admin, login):
     everything = audit_all(admin)
     assert len(everything) >= 5
     walked, cursor, pages = [], None, []
@@ -724,11 +774,21 @@ def test_audit_pagination(admin):
     assert len(walked) == len(set(walked)), "a page repeats events"
     assert walked == [e["id"] for e in everything]
 
+    # a cursor marks a place in the log, not an offset: events added meanwhile do not
+    # shift the pages after it
+    first = admin.get(AUDIT, params={"limit": 2})
+    assert first.status == 200 and first.json["next_cursor"], first
+    assert login().status == 200
+    second = admin.get(AUDIT, params={"limit": 2, "cursor": first.json["next_cursor"]})
+    assert second.status == 200, second
+    assert [e["id"] for e in second.json["items"]] == [e["id"] for e in everything[2:4]], \
+        "the page after a cursor moved when a new event arrived"
+
     logins = audit_all(admin, action="auth.login")
     walked = [e["id"] for e in audit_all(admin, action="auth.login", limit=1)]
     assert walked == [e["id"] for e in logins]
     r = admin.get(AUDIT)
-    assert r.status == 200 and len(r.json["items"]) == min(100, len(everything))
+    assert r.status == 200 and len(r.json["items"]) == min(100, len(audit_all(admin)))
 
 
 @pytest.mark.parametrize("param,value", [

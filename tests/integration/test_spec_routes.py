@@ -89,9 +89,10 @@ def test_spec_operations_follow_the_rules(spec):
             problems.append("%s: authenticated but declares no 401" % where)
         if not public and set(roles) != known and "403" not in resp:
             problems.append("%s: not every role may call it but declares no 403" % where)
-        for status in ("414", "500"):
+        for status in ("400", "413", "414", "500"):
             if status not in resp:
-                problems.append("%s: declares no %s (the dispatcher can give it)" % (where, status))
+                problems.append("%s: declares no %s (the dispatcher can give it: unknown query"
+                                " parameter, body too large, URL too long, bug)" % (where, status))
         for status, r in resp.items():
             r = spec.deref(r)
             if status[0] in "45" and (method, tpl, status) != ("GET", "/readyz", "503"):

@@ -5,15 +5,19 @@ own temporary HOME, so the config file it writes is the test's alone, and with n
 variables inherited. Checked: login stores a private config (0600 in a 0700 directory),
 whoami/health/tokens/audit for people and with --json (valid JSON, nothing else on
 stdout), the exit codes (0 ok, 2 usage, 3 auth, 4 not found, 5 rejected, 7 no connection)
-with one-line errors that never show the token, and flag > environment > file.
-Uses conftest.py's `stack` fixture; run inside scripts/netns-run.
+with one-line errors that never show the token, and flag > environment > file. Replies
+apid does not give on demand (429, 5xx, redirects, bad JSON, TLS) come from a small fake
+server on loopback. Uses conftest.py's `stack` fixture; run inside scripts/netns-run.
 """
 
 import datetime
+import http.server
 import json
 import os
+import ssl
 import stat
 import subprocess
+import threading
 import uuid
 
 import pytest
@@ -242,6 +246,18 @@ def test_wrong_password(stack, home):
     assert not os.path.exists(config_file(home))
 
 
+def test_login_without_terminal_or_password_stdin(stack, home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VRCLI_")}
+    env["HOME"] = str(home)
+    # a new session has no controlling terminal, so there is nobody to ask
+    p = subprocess.run([VRCLI, "--url", stack.api_url, "login", "--username", stack.admin_user],
+                       env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=60, start_new_session=True)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "--password-stdin" in p.stderr
+    assert not os.path.exists(config_file(home))
+
+
 def test_forged_token_is_unauthorised_and_not_echoed(stack, home):
     secret = "vrt_" + uuid.uuid4().hex
     r = vrcli(home, "--url", stack.api_url, "whoami", env={"VRCLI_TOKEN": secret})
@@ -364,3 +380,147 @@ def test_logout(stack, home):
     one_error_line(r)
     r = vrcli(home, "logout")
     assert r.rc == 0, r
+
+
+# --- replies apid does not give on demand: a fake server on loopback --------------------
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(status, code, title, detail):
+    return json.dumps({"type": "urn:vrgate:problem:" + code, "title": title, "status": status,
+                       "detail": detail, "code": code}).encode()
+
+
+class _Fake(http.server.BaseHTTPRequestHandler):
+    """Replies from the server's routes table; records what each request carried."""
+
+    def _reply(self):
+        self.server.seen.append((self.command, self.path, dict(self.headers)))
+        status, headers, body = self.server.routes.get(
+            self.path, (404, {"Content-Type": PROBLEM}, _problem(404, "not-found", "Not found",
+                                                                 "no such route")))
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v.replace("PORT", str(self.server.server_port)))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = _reply
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    """fake - (http_url, https_url, ca_file, server): one route table, plain and TLS"""
+    d = tmp_path_factory.mktemp("fake-tls")
+    key, cert = str(d / "key.pem"), str(d / "cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    ok = {"Content-Type": "application/json"}
+    me = json.dumps({"id": "u1", "username": "fake", "display_name": None, "role": "user",
+                     "source": "local", "addresses": ["fake@example.org"],
+                     "created_at": "2026-01-01T00:00:00Z", "last_login_at": None,
+                     "auth": {"method": "token", "expires_at": None,
+                              "token_id": "t1"}}).encode()
+    routes = {
+        "/redirect/healthz": (302, {"Location": "http://127.0.0.1:PORT/echo/healthz"}, b""),
+        "/echo/healthz": (200, ok, b'{"status":"ok","version":"fake"}'),
+        "/echo/readyz": (200, ok, b'{"status":"ready","checks":[]}'),
+        "/echo/api/v1/me": (200, ok, me),
+        "/notready/healthz": (200, ok, b'{"status":"ok","version":"fake"}'),
+        "/notready/readyz": (503, ok, b'{"status":"not-ready","checks":[{"name":"database",'
+                                      b'"ok":false,"detail":"locked"}]}'),
+        "/limited/api/v1/me": (429, {"Content-Type": PROBLEM, "Retry-After": "7"},
+                               _problem(429, "rate-limited", "Too many requests", "slow down")),
+        "/broken/api/v1/me": (500, {"Content-Type": PROBLEM},
+                              _problem(500, "internal", "Internal error", "see the log")),
+        "/proxy/api/v1/me": (502, {"Content-Type": "text/html"}, b"<h1>Bad gateway</h1>"),
+        "/garbage/api/v1/me": (200, ok, b'{"username": '),
+        "/forbidden/api/v1/tokens": (403, {"Content-Type": PROBLEM},
+                                     _problem(403, "forbidden", "Forbidden", "admin only")),
+    }
+    servers = []
+    for tls in (False, True):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
+        srv.routes, srv.seen = routes, []
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+    plain, tls = servers
+    yield ("http://127.0.0.1:%d" % plain.server_port, "https://127.0.0.1:%d" % tls.server_port,
+           cert, plain)
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_request_shape(fake, home):
+    url, _, _, srv = fake
+    del srv.seen[:]
+    r = vrcli(home, "--url", url + "/echo/", "whoami", env={"VRCLI_TOKEN": "vrt_fake"})
+    assert r.rc == 0, r
+    assert "fake@example.org" in r.out
+    method, path, headers = srv.seen[-1]
+    assert (method, path) == ("GET", "/echo/api/v1/me")
+    assert headers["Authorization"] == "Bearer vrt_fake"
+    assert "Content-Type" not in headers
+
+
+def test_redirects_are_not_followed(fake, home):
+    url, _, _, srv = fake
+    del srv.seen[:]
+    r = vrcli(home, "--url", url + "/redirect", "health")
+    assert r.rc == 1, r
+    assert "redirect" in one_error_line(r)
+    assert [p for _, p, _ in srv.seen] == ["/redirect/healthz"]
+
+
+@pytest.mark.parametrize("prefix,rc,text", [
+    ("/limited", 5, "retry after 7 s"),
+    ("/broken", 6, "Internal error: see the log"),
+    ("/proxy", 6, "Bad Gateway"),
+    ("/garbage", 1, "invalid JSON"),
+])
+def test_reply_mapping(fake, home, prefix, rc, text):
+    url = fake[0]
+    r = vrcli(home, "--url", url + prefix, "whoami", env={"VRCLI_TOKEN": "vrt_fake"})
+    assert r.rc == rc, r
+    assert text in one_error_line(r)
+    assert "vrt_fake" not in r.err
+
+
+def test_forbidden(fake, home):
+    r = vrcli(home, "--url", fake[0] + "/forbidden", "tokens", "list",
+              env={"VRCLI_TOKEN": "vrt_fake"})
+    assert r.rc == 3, r
+    assert "vrcli login" not in one_error_line(r)  # 403: logging in again will not help
+
+
+def test_not_ready(fake, home):
+    r = vrcli(home, "--url", fake[0] + "/notready", "health")
+    assert r.rc == 6, r
+    assert "not-ready" in r.out and "locked" in r.out
+    r = vrcli(home, "--url", fake[0] + "/notready", "--json", "health")
+    assert r.rc == 6, r
+    assert r.json()["readyz"]["status"] == "not-ready"
+
+
+def test_tls_verification(fake, home):
+    _, https, ca, _ = fake
+    r = vrcli(home, "--url", https + "/echo", "health")
+    assert r.rc == 7, r  # self-signed: refused by default
+    assert https in one_error_line(r)
+    r = vrcli(home, "--url", https + "/echo", "--ca-file", ca, "health")
+    assert r.rc == 0, r
+    assert r.err == ""
+    r = vrcli(home, "--url", https + "/echo", "--insecure", "health")
+    assert r.rc == 0, r
+    assert "warning" in r.err and "--insecure" in r.err

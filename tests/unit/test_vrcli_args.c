@@ -129,6 +129,7 @@ static void test_print_options(void **state)
 	free(out);
 }
 
+/* main - run the vrcli_args tests */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {

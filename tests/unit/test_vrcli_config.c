@@ -264,6 +264,7 @@ static void test_save_load(void **state)
 	config_free(&cfg);
 }
 
+/* main - run the vrcli_config tests */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {

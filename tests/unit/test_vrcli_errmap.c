@@ -23,13 +23,13 @@ static void test_exit_codes(void **state)
 		long status;
 		enum vrcli_exit want;
 	} cases[] = {
-		{200, VRCLI_EXIT_OK},	     {201, VRCLI_EXIT_OK},	   {204, VRCLI_EXIT_OK},
-		{400, VRCLI_EXIT_REJECTED},  {401, VRCLI_EXIT_AUTH},	   {403, VRCLI_EXIT_AUTH},
-		{404, VRCLI_EXIT_NOTFOUND},  {405, VRCLI_EXIT_OTHER},	   {409, VRCLI_EXIT_REJECTED},
-		{413, VRCLI_EXIT_REJECTED},  {414, VRCLI_EXIT_REJECTED},  {415, VRCLI_EXIT_REJECTED},
-		{418, VRCLI_EXIT_OTHER},     {429, VRCLI_EXIT_REJECTED},  {500, VRCLI_EXIT_SERVER},
-		{502, VRCLI_EXIT_SERVER},    {503, VRCLI_EXIT_SERVER},	   {599, VRCLI_EXIT_SERVER},
-		{301, VRCLI_EXIT_OTHER},     {0, VRCLI_EXIT_OTHER},	   {100, VRCLI_EXIT_OTHER},
+		{200, VRCLI_EXIT_OK}, {201, VRCLI_EXIT_OK}, {204, VRCLI_EXIT_OK},
+		{400, VRCLI_EXIT_REJECTED}, {401, VRCLI_EXIT_AUTH}, {403, VRCLI_EXIT_AUTH},
+		{404, VRCLI_EXIT_NOTFOUND}, {405, VRCLI_EXIT_OTHER}, {409, VRCLI_EXIT_REJECTED},
+		{413, VRCLI_EXIT_REJECTED}, {414, VRCLI_EXIT_REJECTED}, {415, VRCLI_EXIT_REJECTED},
+		{418, VRCLI_EXIT_OTHER}, {429, VRCLI_EXIT_REJECTED}, {500, VRCLI_EXIT_SERVER},
+		{502, VRCLI_EXIT_SERVER}, {503, VRCLI_EXIT_SERVER}, {599, VRCLI_EXIT_SERVER},
+		{301, VRCLI_EXIT_OTHER}, {0, VRCLI_EXIT_OTHER}, {100, VRCLI_EXIT_OTHER},
 	};
 
 	(void)state;
@@ -60,11 +60,13 @@ static void test_messages(void **state)
 		{401, "{\"title\":\"Login failed\",\"detail\":\"wrong username or password\","
 		      "\"code\":\"login-failed\"}",
 		 -1, NULL, "Login failed: wrong username or password"},
-		{403, "{\"title\":\"Forbidden\",\"detail\":\"role above yours\",\"field\":\"role\"}",
+		{403,
+		 "{\"title\":\"Forbidden\",\"detail\":\"role above yours\",\"field\":\"role\"}",
 		 -1, NULL, "Forbidden: role above yours (field: role)"},
 		{404, "{\"title\":\"Not found\"}", -1, NULL, "Not found"},
 		{404, "{\"title\":\"Not found\",\"detail\":\"not found\"}", -1, NULL, "Not found"},
-		{429, "{\"title\":\"Too many requests\",\"detail\":\"slow down\",\"retry_after\":12}",
+		{429,
+		 "{\"title\":\"Too many requests\",\"detail\":\"slow down\",\"retry_after\":12}",
 		 30, NULL, "Too many requests: slow down; retry after 30 s"},
 		{429, "{\"title\":\"Too many requests\",\"retry_after\":12}", -1, NULL,
 		 "Too many requests; retry after 12 s"},
@@ -72,9 +74,11 @@ static void test_messages(void **state)
 		{502, NULL, -1, NULL, "Bad Gateway (HTTP 502, no problem body)"},
 		{418, NULL, -1, NULL, "HTTP 418 (no problem body)"},
 		{500, "[1, 2]", -1, NULL, "Internal Server Error (HTTP 500, no problem body)"},
-		{401, NULL, -1, NULL, "Unauthorized (HTTP 401, no problem body); run 'vrcli login'"},
-		{400, "{\"title\":\"Bad\\nrequest\",\"detail\":\"line1\\r\\nline2\\u001b[31m\"}", -1,
-		 NULL, "Bad request: line1  line2 [31m"},
+		{401, NULL, -1, NULL,
+		 "Unauthorized (HTTP 401, no problem body); run 'vrcli login'"},
+		{400,
+		 "{\"title\":\"Bad\\nrequest\",\"detail\":\"line1\\r\\nline2\\u001b[31m\"}",
+		 -1, NULL, "Bad request: line1  line2 [31m"},
 		{400, "{\"title\":\"Bad\",\"detail\":\"token vrt_s3cret is odd vrt_s3cret\"}", -1,
 		 "vrt_s3cret", "Bad: token [redacted] is odd [redacted]"},
 		{400, "{\"title\":\"\",\"detail\":\"\"}", -1, NULL,
@@ -98,6 +102,7 @@ static void test_messages(void **state)
 	}
 }
 
+/* main - run the vrcli_errmap tests */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {

@@ -144,6 +144,7 @@ static void test_text(void **state)
 	assert_int_equal(text_width("\xe2\x82\xac"), 1); /* euro sign */
 }
 
+/* main - run the vrcli_table tests */
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
