@@ -134,4 +134,68 @@ enum vr_err db_audit_list(struct db *db, const struct db_audit_filter *f,
 			  int (*each)(const struct db_audit_event *, void *), void *arg,
 			  int64_t *next_seq);
 
+/* mail policy (db_policy.c) */
+struct db_policy {
+	char *hostname;
+	char *inbound_address, *outbound_address, *reinject_address;
+	int64_t inbound_port, outbound_port, reinject_port;
+	int64_t message_size_limit;
+	char *outbound_mode; /* "mx" | "smarthost" */
+	char *smarthost_host;
+	int64_t smarthost_port; /* 0: none */
+	int64_t verify_positive_ttl, verify_negative_ttl, verify_flush;
+	char *tls_inbound_cert, *tls_inbound_key;
+	char *tls_outbound; /* "none" | "may" | "encrypt" */
+};
+void db_policy_clear(struct db_policy *p);
+enum vr_err db_policy_get(struct db *db, struct db_policy *out);
+enum vr_err db_policy_put(struct db *db, const struct db_policy *p);
+
+struct db_domain {
+	char id[VR_ID_LEN];
+	char *name;
+	char *internal_host;
+	int64_t internal_port;
+	bool verify_recipients;
+	int64_t created_at;
+};
+void db_domain_clear(struct db_domain *d);
+/* db_domains_list - call each() per domain, by name */
+enum vr_err db_domains_list(struct db *db, int (*each)(const struct db_domain *, void *),
+			    void *arg);
+enum vr_err db_domains_get(struct db *db, const char *id, struct db_domain *out);
+/* db_domains_add - VR_E_CONFLICT when the name exists */
+enum vr_err db_domains_add(struct db *db, const struct db_domain *d);
+enum vr_err db_domains_update(struct db *db, const struct db_domain *d);
+enum vr_err db_domains_delete(struct db *db, const char *id);
+
+struct db_network {
+	char id[VR_ID_LEN];
+	char *cidr;
+	char *description; /* may be NULL */
+	int64_t created_at;
+};
+void db_network_clear(struct db_network *n);
+enum vr_err db_networks_list(struct db *db, int (*each)(const struct db_network *, void *),
+			     void *arg);
+enum vr_err db_networks_get(struct db *db, const char *id, struct db_network *out);
+enum vr_err db_networks_add(struct db *db, const struct db_network *n);
+enum vr_err db_networks_delete(struct db *db, const char *id);
+
+/* db_config_add - store snapshot (text) as the next version; *version receives it */
+enum vr_err db_config_add(struct db *db, const char *snapshot, const char *actor,
+			  const char *reason, int64_t now, int64_t *version);
+/* db_config_latest - the newest version and its snapshot text (malloc'd; NULL, 0 when
+ * there is none yet) */
+enum vr_err db_config_latest(struct db *db, int64_t *version, char **snapshot);
+
+/* agents (db_policy.c) */
+struct db_agent {
+	const char *name, *last_error, *postfix_state, *client_ip; /* borrowed */
+	int64_t applied_version, started_at, last_seen;
+};
+enum vr_err db_agents_seen(struct db *db, const struct db_agent *a);
+enum vr_err db_agents_list(struct db *db, int (*each)(const struct db_agent *, void *),
+			   void *arg);
+
 #endif

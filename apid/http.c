@@ -7,6 +7,7 @@
  * Thread-safety: handlers run on MHD's pool threads; everything shared is read-only or
  * atomic (metrics, in-flight counter) or locked inside its module (rate limiter).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,90 @@
 
 /* Bodies declared larger than this are refused at once rather than read and dropped. */
 #define DRAIN_LIMIT (64u << 20)
+
+/* Parked long polls: a list under a mutex, and the thread that wakes them when
+ * http_wake() was called or their deadline passed. */
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t waiters_cond = PTHREAD_COND_INITIALIZER;
+static struct req *waiters;
+static long wake_gen;
+static bool waking_stopped;
+static pthread_t waker;
+static bool waker_started;
+
+/* waker_main - resume parked requests whose generation or deadline has passed */
+static void *waker_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&waiters_lock);
+	for (;;) {
+		struct req **pp = &waiters;
+		int64_t now = (int64_t)time(NULL);
+		struct timespec ts;
+
+		while (*pp) {
+			struct req *w = *pp;
+
+			if (waking_stopped || w->wait_gen != wake_gen || now >= w->wait_until) {
+				*pp = w->next_waiter;
+				w->next_waiter = NULL;
+				MHD_resume_connection(w->conn);
+			} else {
+				pp = &w->next_waiter;
+			}
+		}
+		if (waking_stopped)
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&waiters_cond, &waiters_lock, &ts);
+	}
+	pthread_mutex_unlock(&waiters_lock);
+	return NULL;
+}
+
+/* req_suspend - park the request until http_wake() or the deadline */
+void req_suspend(struct req *r, int64_t until)
+{
+	pthread_mutex_lock(&waiters_lock);
+	if (waking_stopped) {
+		pthread_mutex_unlock(&waiters_lock);
+		return; /* shutting down: the handler answers at once */
+	}
+	r->wait_until = until;
+	r->wait_gen = wake_gen;
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+	r->next_waiter = waiters;
+	waiters = r;
+	pthread_mutex_unlock(&waiters_lock);
+}
+
+/* http_wake - wake every parked request */
+void http_wake(void)
+{
+	pthread_mutex_lock(&waiters_lock);
+	wake_gen++;
+	pthread_cond_signal(&waiters_cond);
+	pthread_mutex_unlock(&waiters_lock);
+}
+
+/* http_wake_stop - wake all, park no more, and end the waker thread */
+void http_wake_stop(void)
+{
+	pthread_mutex_lock(&waiters_lock);
+	waking_stopped = true;
+	pthread_cond_signal(&waiters_cond);
+	pthread_mutex_unlock(&waiters_lock);
+	if (waker_started) {
+		pthread_join(waker, NULL);
+		waker_started = false;
+	}
+}
 
 /* req_fail - record why the request fails and return code */
 enum vr_err req_fail(struct req *r, enum vr_err code, const char *field, const char *fmt, ...)
@@ -78,6 +163,8 @@ static void add_common_headers(struct req *r, struct MHD_Response *resp, const c
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (r->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
 }
 
 /* queue - queue resp with status; a handler queues exactly one response */
@@ -325,10 +412,11 @@ static void dispatch(struct req *r)
 					  "send the body as application/json"));
 		return;
 	}
+	r->suspended = false;
 	e = rt->handler(r);
 	if (e != VR_OK)
 		reply_problem(r, e);
-	else if (!r->queued)
+	else if (!r->queued && !r->suspended)
 		VR_DIE("%s %s: handler returned without a response", r->method, r->url);
 }
 
@@ -419,6 +507,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			dispatch(r);
 		return MHD_YES;
 	}
+	/* a parked long poll comes back here once resumed: run its handler again */
+	r->suspended = false;
 	if (!r->queued)
 		dispatch(r);
 	return MHD_YES;
@@ -466,7 +556,8 @@ struct MHD_Daemon *http_start(struct apid *app, const char *tls_cert_pem,
 {
 	const struct apid_conf *cf = app->conf;
 	struct sockaddr_storage ss = {0};
-	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem opts[16];
 	int n = 0;
 
@@ -506,6 +597,11 @@ struct MHD_Daemon *http_start(struct apid *app, const char *tls_cert_pem,
 						    (void *)tls_key_pem};
 	}
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	if (!waker_started) {
+		if (pthread_create(&waker, NULL, waker_main, NULL) != 0)
+			VR_DIE("cannot start the long-poll thread");
+		waker_started = true;
+	}
 	return MHD_start_daemon(flags, (uint16_t)cf->port, NULL, NULL, on_request, app,
 				MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }

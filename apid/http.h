@@ -72,11 +72,16 @@ struct req {
 	unsigned status;    /* of the queued response, for metrics */
 	bool queued;
 	bool started;       /* the access handler has seen the request */
+	bool suspended;     /* parked by req_suspend: no response yet */
+	int64_t wait_until; /* deadline of a long poll (0: none) */
+	long wait_gen;      /* http_wake generation when parked */
+	struct req *next_waiter;
 	/* set by req_fail for the problem reply */
 	const char *err_field;
 	char err_detail[300];
 	int64_t retry_after;
 	char location[256]; /* Location header of the reply when set */
+	char etag[40];      /* ETag header of the reply when set */
 };
 
 /* req_fail - record why the request fails (field may be NULL) and return code */
@@ -89,6 +94,15 @@ const char *req_header(struct req *r, const char *name);
 /* req_body - parse the JSON body against spec into target (see jspec_parse) */
 enum vr_err req_body(struct req *r, const struct jspec *spec, size_t n, void *target,
 		     uint32_t *seen);
+
+/* req_suspend - park the request (long poll) until http_wake() or until `until` (epoch
+ * seconds); the handler returns VR_OK without a reply and is called again on wake-up,
+ * with r->wait_until still set, to answer. */
+void req_suspend(struct req *r, int64_t until);
+/* http_wake - wake every parked request (their handlers re-check what they wait for) */
+void http_wake(void);
+/* http_wake_stop - wake all and park no more (shutdown) */
+void http_wake_stop(void);
 
 /* reply_json - queue status with body (stolen; may be NULL for an empty reply) */
 enum vr_err reply_json(struct req *r, unsigned status, json_t *body);

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "routes.h"
+#include "snapshot.h"
 #include "vrtime.h"
 
 /* path_in - DATA-DIR/name into buf */
@@ -124,6 +125,23 @@ static int bootstrap_admin(const struct apid_conf *cf, struct db *db)
 	return 0;
 }
 
+/* initial_config - version 1 of the data plane's configuration, from the defaults */
+static int initial_config(struct db *db)
+{
+	int64_t version;
+	char *text;
+
+	if (db_config_latest(db, &version, &text) != VR_OK)
+		return -1;
+	free(text);
+	if (version > 0)
+		return 0;
+	if (snapshot_commit(db, "apid", "initial configuration", vr_now(), &version) != VR_OK)
+		return -1;
+	VR_LOG_INFO("created configuration version %lld", (long long)version);
+	return 0;
+}
+
 /* read_pem - a PEM file for TLS, or NULL when the setting is empty */
 static char *read_pem(const char *path, int *err)
 {
@@ -183,6 +201,7 @@ static int serve(struct apid *app, sigset_t *sigs)
 			break;
 	VR_LOG_INFO("signal %d: stopping; in-flight requests get %llds", sig,
 		    (long long)cf->shutdown_grace);
+	http_wake_stop(); /* parked long polls answer now */
 	MHD_socket lsock = MHD_quiesce_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)
 		close(lsock);
@@ -260,7 +279,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.conf = &cf;
-	if (load_key(&cf, app.jwt_key) < 0 || bootstrap_admin(&cf, db_get()) < 0)
+	if (load_key(&cf, app.jwt_key) < 0 || bootstrap_admin(&cf, db_get()) < 0 ||
+	    initial_config(db_get()) < 0)
 		goto out;
 	app.limiter = ratelimit_new(4096, cf.login_window);
 	app.metrics = metrics_new(routes_count);

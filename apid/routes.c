@@ -9,8 +9,11 @@
 
 /* JSON bodies up to the configured max-body (1 MiB by default) */
 #define JSON BODY_CONF
+#define ADMIN ROLE_BIT(ROLE_ADMIN)
+#define AGENT (ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_ADMIN))
 
 static const char *const q_tokens[] = {"owner", NULL};
+static const char *const q_snapshot[] = {"wait", NULL};
 static const char *const q_audit[] = {"actor", "action", "outcome", "since", "until",
 				      "limit", "cursor", NULL};
 
@@ -26,6 +29,20 @@ const struct route routes[] = {
 	{"GET", "/api/v1/tokens", h_tokens_list, ROLES_HUMAN, 0, q_tokens},
 	{"DELETE", "/api/v1/tokens/{id}", h_tokens_delete, ROLES_HUMAN, 0, NULL},
 	{"GET", "/api/v1/audit", h_audit_list, ROLES_READ_ALL, 0, q_audit},
+	{"GET", "/api/v1/policy", h_policy_get, ROLES_READ_ALL, 0, NULL},
+	{"PATCH", "/api/v1/policy", h_policy_patch, ADMIN, JSON, NULL},
+	{"POST", "/api/v1/policy/verify-cache/flush", h_verify_flush, ADMIN, 0, NULL},
+	{"GET", "/api/v1/domains", h_domains_list, ROLES_READ_ALL, 0, NULL},
+	{"POST", "/api/v1/domains", h_domains_create, ADMIN, JSON, NULL},
+	{"GET", "/api/v1/domains/{id}", h_domains_get, ROLES_READ_ALL, 0, NULL},
+	{"PATCH", "/api/v1/domains/{id}", h_domains_patch, ADMIN, JSON, NULL},
+	{"DELETE", "/api/v1/domains/{id}", h_domains_delete, ADMIN, 0, NULL},
+	{"GET", "/api/v1/networks", h_networks_list, ROLES_READ_ALL, 0, NULL},
+	{"POST", "/api/v1/networks", h_networks_create, ADMIN, JSON, NULL},
+	{"DELETE", "/api/v1/networks/{id}", h_networks_delete, ADMIN, 0, NULL},
+	{"GET", "/api/v1/agent/snapshot", h_agent_snapshot, AGENT, 0, q_snapshot},
+	{"POST", "/api/v1/agent/heartbeat", h_agent_heartbeat, AGENT, JSON, NULL},
+	{"GET", "/api/v1/agents", h_agents_list, ROLES_READ_ALL, 0, NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -2,7 +2,8 @@
  *
  * One file per family: routes_health.c (/healthz, /readyz, /metrics, spec),
  * routes_auth.c (/api/v1/auth/..., /api/v1/me), routes_tokens.c (/api/v1/tokens),
- * routes_audit.c (/api/v1/audit). The table that binds them to methods, paths and roles
+ * routes_audit.c (/api/v1/audit), routes_policy.c (/api/v1/policy, domains, networks),
+ * routes_agent.c (/api/v1/agent/..., /api/v1/agents). The table that binds them to methods, paths and roles
  * is routes.c.
  */
 #ifndef VR_ROUTES_H
@@ -24,6 +25,23 @@ enum vr_err h_tokens_create(struct req *r);
 enum vr_err h_tokens_list(struct req *r);
 enum vr_err h_tokens_delete(struct req *r);
 enum vr_err h_audit_list(struct req *r);
+enum vr_err h_policy_get(struct req *r);
+enum vr_err h_policy_patch(struct req *r);
+enum vr_err h_verify_flush(struct req *r);
+enum vr_err h_domains_list(struct req *r);
+enum vr_err h_domains_create(struct req *r);
+enum vr_err h_domains_get(struct req *r);
+enum vr_err h_domains_patch(struct req *r);
+enum vr_err h_domains_delete(struct req *r);
+enum vr_err h_networks_list(struct req *r);
+enum vr_err h_networks_create(struct req *r);
+enum vr_err h_networks_delete(struct req *r);
+enum vr_err h_agent_snapshot(struct req *r);
+enum vr_err h_agent_heartbeat(struct req *r);
+enum vr_err h_agents_list(struct req *r);
+
+/* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
+json_t *agents_view(struct db *db);
 
 /* routes_print - `apid --routes`: one line per route, "METHOD PATH ROLES" */
 void routes_print(FILE *out);

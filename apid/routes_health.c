@@ -3,7 +3,9 @@
  * Unauthenticated, for load balancers and monitoring: they say nothing secret.
  * /readyz writes to the database (a probe row) to prove it takes writes.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "embedded.h"
 #include "metrics.h"
@@ -14,6 +16,36 @@
 enum vr_err h_healthz(struct req *r)
 {
 	return reply_json(r, 200, json_pack("{s:s, s:s}", "status", "ok", "version", VR_VERSION));
+}
+
+/* agents_check - one check per agent: ok when it reports in time without an error */
+static bool agents_check(struct db *db, json_t *checks)
+{
+	json_t *agents = agents_view(db), *a;
+	bool all = true;
+	size_t i;
+
+	if (agents == NULL)
+		return false;
+	json_array_foreach(agents, i, a)
+	{
+		const char *state = json_string_value(json_object_get(a, "state"));
+		char name[160], detail[300];
+		bool ok = strcmp(state, "ok") == 0 || strcmp(state, "behind") == 0;
+		const char *err = json_string_value(json_object_get(a, "last_error"));
+
+		snprintf(name, sizeof(name), "agent:%s",
+			 json_string_value(json_object_get(a, "name")));
+		snprintf(detail, sizeof(detail), "%s, version %lld of %lld%s%.200s", state,
+			 (long long)json_integer_value(json_object_get(a, "applied_version")),
+			 (long long)json_integer_value(json_object_get(a, "current_version")),
+			 err ? ": " : "", err ? err : "");
+		json_array_append_new(checks, json_pack("{s:s, s:b, s:s}", "name", name, "ok", ok,
+							"detail", detail));
+		all = all && ok;
+	}
+	json_decref(agents);
+	return all;
 }
 
 /* h_readyz - every dependency needed to serve is usable */
@@ -27,6 +59,10 @@ enum vr_err h_readyz(struct req *r)
 	json_array_append_new(checks,
 			      json_pack("{s:s, s:b, s:s}", "name", "database", "ok", ok, "detail",
 					ok ? "writable" : vr_err_info(e)->title));
+	/* agents are the data plane: a lost one or one whose last apply failed is news for
+	 * monitoring; with none registered yet, apid itself is still ready */
+	if (ok)
+		ok = agents_check(db, checks);
 	return reply_json(r, ok ? 200 : 503,
 			  json_pack("{s:s, s:o}", "status", ok ? "ready" : "not-ready", "checks",
 				    checks));

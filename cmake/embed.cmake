@@ -1,7 +1,8 @@
 # embed.cmake - turn files into C arrays, at build time.
-#   cmake -DOUT=file.c -DNAME=prefix -DFILES="a;b" -P embed.cmake
+#   cmake -DOUT=file.c -DNAME=prefix -DFILES="a|b" -P embed.cmake
 # Writes `const struct vr_embedded NAME[]` = {name, data, len} for each file, in the
 # order given, and `const size_t NAME_count`. Data are NUL-terminated.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(entries "")
 set(i 0)

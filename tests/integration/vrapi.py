@@ -6,7 +6,8 @@ each response is matched to its operation and validated before the test sees it;
 the spec does not declare, a wrong Content-Type, a body or header that breaks its schema, or
 a problem whose type/status/instance disagree with its code raise SpecViolation), and small
 JWT helpers for forging tokens. Python 3.11 stdlib + Debian's python3-yaml and
-python3-jsonschema 4.10 (RefResolver, not `referencing`). Not thread-safe.
+python3-jsonschema 4.10 (RefResolver, not `referencing`). A Spec (its RefResolver keeps a
+scope stack) serves one thread: give each thread its own; Coverage may be shared.
 """
 
 import base64
@@ -19,6 +20,7 @@ import os
 import re
 import select
 import shlex
+import threading
 import urllib.parse
 
 import yaml
@@ -204,6 +206,7 @@ class Coverage:
     def __init__(self, path=None):
         self.path = path
         self.seen = set()
+        self.lock = threading.Lock()
         if path and os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 for line in f:
@@ -212,12 +215,13 @@ class Coverage:
 
     def record(self, method, template, status):
         key = (method, template or "*", status)
-        if key in self.seen:
-            return
-        self.seen.add(key)
-        if self.path:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(list(key)) + "\n")
+        with self.lock:
+            if key in self.seen:
+                return
+            self.seen.add(key)
+            if self.path:
+                with open(self.path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(list(key)) + "\n")
 
     def report(self, spec):
         """report - (lines, operations never exercised)"""
