@@ -334,3 +334,23 @@ enum vr_err db_health_probe(struct db *db, int64_t now)
 	sqlite3_bind_int64(st, 1, now);
 	return db_exec_done(db, st, __func__);
 }
+
+/* db_read_one - run q (selecting by ?1 = id) and fill out with read(); NOT_FOUND if no row */
+enum vr_err db_read_one(struct db *db, struct db_sql *q, const char *id,
+			  void (*read)(sqlite3_stmt *, void *), void *out, const char *func)
+{
+	sqlite3_stmt *st = db_prep(db, q);
+	enum vr_err e = VR_OK;
+	int rc;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read(st, out);
+	else
+		e = rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, func);
+	sqlite3_reset(st);
+	return e;
+}

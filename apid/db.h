@@ -198,4 +198,54 @@ enum vr_err db_agents_seen(struct db *db, const struct db_agent *a);
 enum vr_err db_agents_list(struct db *db, int (*each)(const struct db_agent *, void *),
 			   void *arg);
 
+/* directory profiles (db_directories.c) */
+struct db_directory {
+	char id[VR_ID_LEN];
+	char *name, *kind; /* kind: "ad" | "openldap" */
+	int64_t position;
+	json_t *uris;      /* array of strings */
+	bool starttls, verify_cert, enabled;
+	char *ca_file;     /* may be NULL */
+	int64_t network_timeout_ms, op_timeout_ms;
+	char *bind_dn, *bind_password; /* may be NULL */
+	char *base_dn, *user_filter, *netbios_domain; /* netbios_domain may be NULL */
+	json_t *address_attrs; /* array of strings */
+	char *username_attr, *display_attr;
+	json_t *group_roles;   /* array of {"group_dn": str, "role": str} */
+	int64_t created_at, updated_at;
+};
+void db_directory_clear(struct db_directory *d);
+/* db_directories_list - every profile in login order (enabled_only: skip disabled) */
+enum vr_err db_directories_list(struct db *db, bool enabled_only,
+				int (*each)(const struct db_directory *, void *), void *arg);
+enum vr_err db_directories_get(struct db *db, const char *id, struct db_directory *out);
+/* db_directories_put - insert or replace the profile with d->id; CONFLICT on a name clash */
+enum vr_err db_directories_put(struct db *db, const struct db_directory *d);
+enum vr_err db_directories_delete(struct db *db, const char *id);
+/* db_directories_next_position - one past the last position */
+enum vr_err db_directories_next_position(struct db *db, int64_t *pos);
+
+/* directory users (db_users.c) */
+struct db_user_list_filter {
+	const char *q;       /* substring of username, display name or address; NULL: all */
+	const char *after;   /* username to continue after (cursor); NULL: from the start */
+	int limit;
+};
+/* db_users_list - users by username; each() gets the user (borrowed for the call) */
+enum vr_err db_users_list(struct db *db, const struct db_user_list_filter *f,
+			  int (*each)(const struct db_user *, void *), void *arg, bool *more);
+/* db_users_upsert_directory - create or refresh the account of a directory user (by
+ * username), with its addresses replaced; *out receives the row. CONFLICT when the name
+ * belongs to a local account. */
+enum vr_err db_users_upsert_directory(struct db *db, const char *directory_id, const char *dn,
+				      const char *username, const char *display_name,
+				      enum role directory_role, const char *const *addresses,
+				      size_t naddresses, int64_t now, struct db_user *out);
+/* db_users_set_override - set (or clear with ROLE_NONE) the admin's role override */
+enum vr_err db_users_set_override(struct db *db, const char *id, enum role role);
+/* db_users_extra - directory name, dn, directory role and override of a user (strings
+ * malloc'd into the out pointers, NULL when unset) */
+enum vr_err db_users_extra(struct db *db, const char *id, char **directory, char **dn,
+			   char **directory_role, char **override);
+
 #endif

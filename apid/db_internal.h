@@ -28,6 +28,9 @@ int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
 int db_bind_time(sqlite3_stmt *st, int idx, int64_t t);
 /* db_read_user - fill u from a row that selects the users columns from col on */
 void db_read_user(sqlite3_stmt *st, int col, struct db_user *u);
+/* db_read_one - run q (selecting by ?1 = id) and fill out with read(); NOT_FOUND if no row */
+enum vr_err db_read_one(struct db *db, struct db_sql *q, const char *id,
+			void (*read)(sqlite3_stmt *, void *), void *out, const char *func);
 /* db_exec_done - step a statement that returns no rows; VR_OK or the mapped error */
 enum vr_err db_exec_done(struct db *db, sqlite3_stmt *st, const char *func);
 

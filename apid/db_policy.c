@@ -137,26 +137,6 @@ enum vr_err db_domains_list(struct db *db, int (*each)(const struct db_domain *,
 	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
 }
 
-/* read_one - run q (selecting by ?1 = id) and fill out with read(); NOT_FOUND if no row */
-static enum vr_err read_one(struct db *db, struct db_sql *q, const char *id,
-			    void (*read)(sqlite3_stmt *, void *), void *out, const char *func)
-{
-	sqlite3_stmt *st = db_prep(db, q);
-	enum vr_err e = VR_OK;
-	int rc;
-
-	if (st == NULL)
-		return VR_E_INTERNAL;
-	db_bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read(st, out);
-	else
-		e = rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, func);
-	sqlite3_reset(st);
-	return e;
-}
-
 /* read_domain_any - read_domain for read_one */
 static void read_domain_any(sqlite3_stmt *st, void *out)
 {
@@ -167,7 +147,7 @@ static void read_domain_any(sqlite3_stmt *st, void *out)
 enum vr_err db_domains_get(struct db *db, const char *id, struct db_domain *out)
 {
 	DB_SQL(q, "SELECT " DOMAIN_COLS " FROM domains WHERE id = ?1");
-	return read_one(db, &q, id, read_domain_any, out, __func__);
+	return db_read_one(db, &q, id, read_domain_any, out, __func__);
 }
 
 /* db_domains_add - insert; VR_E_CONFLICT for a duplicate name */
@@ -279,7 +259,7 @@ static void read_network_any(sqlite3_stmt *st, void *out)
 enum vr_err db_networks_get(struct db *db, const char *id, struct db_network *out)
 {
 	DB_SQL(q, "SELECT id, cidr, description, created_at FROM networks WHERE id = ?1");
-	return read_one(db, &q, id, read_network_any, out, __func__);
+	return db_read_one(db, &q, id, read_network_any, out, __func__);
 }
 
 /* db_networks_add - insert; VR_E_CONFLICT for a duplicate */

@@ -6,7 +6,7 @@
 #include "db_internal.h"
 #include "log.h"
 
-#define USER_COLS                                                                                  \
+#define USER_COLS \
 	"id, username, display_name, role, source, password_hash, disabled, created_at, "         \
 	"last_login_at"
 
@@ -145,4 +145,162 @@ enum vr_err db_users_addresses(struct db *db, const char *id, json_t *arr)
 				      json_string((const char *)sqlite3_column_text(st, 0)));
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* db_users_list - a page of users by username, optionally matching q */
+enum vr_err db_users_list(struct db *db, const struct db_user_list_filter *f,
+			  int (*each)(const struct db_user *, void *), void *arg, bool *more)
+{
+	DB_SQL(q, "SELECT " USER_COLS " FROM users u WHERE (?1 IS NULL OR username > ?1) AND "
+		  "(?2 IS NULL OR instr(lower(username), lower(?2)) > 0 OR "
+		  "instr(lower(coalesce(display_name, '')), lower(?2)) > 0 OR EXISTS (SELECT 1 "
+		  "FROM addresses a WHERE a.user_id = u.id AND instr(lower(a.address), lower(?2)) "
+		  "> 0)) ORDER BY username LIMIT ?3");
+	sqlite3_stmt *st = db_prep(db, &q);
+	struct db_user u;
+	int rc, n = 0;
+
+	*more = false;
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, f->after);
+	db_bind_text(st, 2, f->q);
+	sqlite3_bind_int(st, 3, f->limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == f->limit) {
+			*more = true;
+			break;
+		}
+		db_read_user(st, 0, &u);
+		each(&u, arg);
+		db_user_clear(&u);
+		n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* set_addresses - replace the addresses of user id; an address someone else owned moves
+ * to this user (the directory is the authority on who owns an address now) */
+static enum vr_err set_addresses(struct db *db, const char *id, const char *const *addrs,
+				 size_t n)
+{
+	DB_SQL(del, "DELETE FROM addresses WHERE user_id = ?1");
+	DB_SQL(ins, "INSERT INTO addresses (address, user_id, is_primary) VALUES (?1, ?2, ?3) "
+		    "ON CONFLICT (address) DO UPDATE SET user_id = ?2, is_primary = ?3");
+	sqlite3_stmt *st = db_prep(db, &del);
+	enum vr_err e;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	if ((e = db_exec_done(db, st, __func__)) != VR_OK)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		if ((st = db_prep(db, &ins)) == NULL)
+			return VR_E_INTERNAL;
+		db_bind_text(st, 1, addrs[i]);
+		db_bind_text(st, 2, id);
+		sqlite3_bind_int(st, 3, i == 0);
+		if ((e = db_exec_done(db, st, __func__)) != VR_OK)
+			return e;
+	}
+	return VR_OK;
+}
+
+/* db_users_upsert_directory - create or refresh a directory user and its addresses */
+enum vr_err db_users_upsert_directory(struct db *db, const char *directory_id, const char *dn,
+				      const char *username, const char *display_name,
+				      enum role directory_role, const char *const *addresses,
+				      size_t naddresses, int64_t now, struct db_user *out)
+{
+	DB_SQL(ins, "INSERT INTO users (id, username, display_name, role, source, disabled, "
+		    "created_at, directory_id, dn, directory_role) VALUES (?1, ?2, ?3, ?4, "
+		    "'directory', 0, ?5, ?6, ?7, ?4)");
+	DB_SQL(upd, "UPDATE users SET display_name = ?2, directory_id = ?3, dn = ?4, "
+		    "directory_role = ?5, role = coalesce(role_override, ?5), last_login_at = ?6 "
+		    "WHERE id = ?1");
+	struct db_user cur;
+	sqlite3_stmt *st;
+	enum vr_err e = db_users_by_name(db, username, &cur);
+	char id[VR_ID_LEN];
+
+	if (e == VR_OK && strcmp(cur.source, "directory") != 0) {
+		db_user_clear(&cur);
+		return VR_E_CONFLICT; /* never let a directory take over a local account */
+	}
+	if (e == VR_E_NOT_FOUND) {
+		vr_random_id(id);
+		if ((st = db_prep(db, &ins)) == NULL)
+			return VR_E_INTERNAL;
+		db_bind_text(st, 1, id);
+		db_bind_text(st, 2, username);
+		db_bind_text(st, 3, display_name);
+		db_bind_text(st, 4, role_name(directory_role));
+		sqlite3_bind_int64(st, 5, now);
+		db_bind_text(st, 6, directory_id);
+		db_bind_text(st, 7, dn);
+		if ((e = db_exec_done(db, st, __func__)) != VR_OK)
+			return e;
+	} else if (e == VR_OK) {
+		snprintf(id, sizeof(id), "%s", cur.id);
+		db_user_clear(&cur);
+	} else {
+		return e;
+	}
+	if ((st = db_prep(db, &upd)) == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, display_name);
+	db_bind_text(st, 3, directory_id);
+	db_bind_text(st, 4, dn);
+	db_bind_text(st, 5, role_name(directory_role));
+	sqlite3_bind_int64(st, 6, now);
+	if ((e = db_exec_done(db, st, __func__)) != VR_OK)
+		return e;
+	if ((e = set_addresses(db, id, addresses, naddresses)) != VR_OK)
+		return e;
+	return db_users_by_id(db, id, out);
+}
+
+/* db_users_set_override - set or clear the admin's role override */
+enum vr_err db_users_set_override(struct db *db, const char *id, enum role role)
+{
+	DB_SQL(q, "UPDATE users SET role_override = ?2, "
+		  "role = coalesce(?2, directory_role, role) WHERE id = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	enum vr_err e;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, role == ROLE_NONE ? NULL : role_name(role));
+	e = db_exec_done(db, st, __func__);
+	if (e == VR_OK && sqlite3_changes(db->h) == 0)
+		return VR_E_NOT_FOUND;
+	return e;
+}
+
+/* db_users_extra - where a user comes from and its role override */
+enum vr_err db_users_extra(struct db *db, const char *id, char **directory, char **dn,
+			   char **directory_role, char **override)
+{
+	DB_SQL(q, "SELECT d.name, u.dn, u.directory_role, u.role_override FROM users u "
+		  "LEFT JOIN directories d ON d.id = u.directory_id WHERE u.id = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	int rc;
+
+	*directory = *dn = *directory_role = *override = NULL;
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*directory = db_text(st, 0);
+		*dn = db_text(st, 1);
+		*directory_role = db_text(st, 2);
+		*override = db_text(st, 3);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? VR_OK : rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, __func__);
 }

@@ -23,6 +23,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "login_dir.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "routes.h"
@@ -288,6 +289,7 @@ int main(int argc, char **argv)
 	VR_LOG_INFO("stopped");
 out:
 	db_thread_done();
+	login_dir_cleanup();
 	ratelimit_free(app.limiter);
 	metrics_free(app.metrics);
 	sodium_memzero(app.jwt_key, sizeof(app.jwt_key));

@@ -11,9 +11,11 @@
 #define JSON BODY_CONF
 #define ADMIN ROLE_BIT(ROLE_ADMIN)
 #define AGENT (ROLE_BIT(ROLE_AGENT) | ROLE_BIT(ROLE_ADMIN))
+#define STAFF (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_HELPDESK) | ROLE_BIT(ROLE_AUDITOR))
 
 static const char *const q_tokens[] = {"owner", NULL};
 static const char *const q_snapshot[] = {"wait", NULL};
+static const char *const q_users[] = {"q", "limit", "cursor", NULL};
 static const char *const q_audit[] = {"actor", "action", "outcome", "since", "until",
 				      "limit", "cursor", NULL};
 
@@ -43,6 +45,15 @@ const struct route routes[] = {
 	{"GET", "/api/v1/agent/snapshot", h_agent_snapshot, AGENT, 0, q_snapshot},
 	{"POST", "/api/v1/agent/heartbeat", h_agent_heartbeat, AGENT, JSON, NULL},
 	{"GET", "/api/v1/agents", h_agents_list, ROLES_READ_ALL, 0, NULL},
+	{"GET", "/api/v1/directories", h_directories_list, ADMIN, 0, NULL},
+	{"POST", "/api/v1/directories", h_directories_create, ADMIN, JSON, NULL},
+	{"GET", "/api/v1/directories/{id}", h_directories_get, ADMIN, 0, NULL},
+	{"PATCH", "/api/v1/directories/{id}", h_directories_patch, ADMIN, JSON, NULL},
+	{"DELETE", "/api/v1/directories/{id}", h_directories_delete, ADMIN, 0, NULL},
+	{"POST", "/api/v1/directories/{id}/test", h_directories_test, ADMIN, JSON, NULL},
+	{"GET", "/api/v1/users", h_users_list, STAFF, 0, q_users},
+	{"GET", "/api/v1/users/{id}", h_users_get, STAFF, 0, NULL},
+	{"PATCH", "/api/v1/users/{id}", h_users_patch, ADMIN, JSON, NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

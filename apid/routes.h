@@ -3,7 +3,8 @@
  * One file per family: routes_health.c (/healthz, /readyz, /metrics, spec),
  * routes_auth.c (/api/v1/auth/..., /api/v1/me), routes_tokens.c (/api/v1/tokens),
  * routes_audit.c (/api/v1/audit), routes_policy.c (/api/v1/policy, domains, networks),
- * routes_agent.c (/api/v1/agent/..., /api/v1/agents). The table that binds them to methods, paths and roles
+ * routes_agent.c (/api/v1/agent/..., /api/v1/agents), routes_directories.c
+ * (/api/v1/directories), routes_users.c (/api/v1/users). The table that binds them to methods, paths and roles
  * is routes.c.
  */
 #ifndef VR_ROUTES_H
@@ -39,6 +40,15 @@ enum vr_err h_networks_delete(struct req *r);
 enum vr_err h_agent_snapshot(struct req *r);
 enum vr_err h_agent_heartbeat(struct req *r);
 enum vr_err h_agents_list(struct req *r);
+enum vr_err h_directories_list(struct req *r);
+enum vr_err h_directories_create(struct req *r);
+enum vr_err h_directories_get(struct req *r);
+enum vr_err h_directories_patch(struct req *r);
+enum vr_err h_directories_delete(struct req *r);
+enum vr_err h_directories_test(struct req *r);
+enum vr_err h_users_list(struct req *r);
+enum vr_err h_users_get(struct req *r);
+enum vr_err h_users_patch(struct req *r);
 
 /* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
 json_t *agents_view(struct db *db);

@@ -2,7 +2,9 @@
  *
  * Login never tells an unknown user from a wrong password (same status, body and,
  * thanks to auth_password_check, time), throttles failures per user name and per client
- * address (429 + Retry-After), and audits every attempt.
+ * address (429 + Retry-After), and audits every attempt with its real reason. Local
+ * accounts are checked here; every other name goes to the directory profiles
+ * (login_dir.c); an unreachable directory is a 503, never a 401.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "login_dir.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "vrtime.h"
@@ -42,6 +45,7 @@ struct login_tx {
 	const struct db_user *u;
 	const char *jti;
 	int64_t now, exp;
+	const char *via; /* "local account" or the directory's name */
 };
 
 /* login_commit - record the session, the login time and the audit event together */
@@ -55,7 +59,7 @@ static enum vr_err login_commit(struct db *db, void *arg)
 		e = db_users_touch_login(db, t->u->id, t->now);
 	if (e == VR_OK)
 		e = db_audit_add(db, t->u->username, "auth.login", t->u->username, true,
-				 t->r->client_ip, "local account", t->now);
+				 t->r->client_ip, t->via, t->now);
 	/* sessions expired a day ago are no use to anybody */
 	if (e == VR_OK)
 		e = db_sessions_purge(db, t->now - 86400);
@@ -68,7 +72,7 @@ enum vr_err h_login(struct req *r)
 	const struct apid_conf *cf = r->app->conf;
 	struct login_in in = {0};
 	struct db_user u = {0};
-	char ukey[300], ikey[64], jti[VR_ID_LEN], exp_s[VR_TIME_LEN];
+	char ukey[300], ikey[64], jti[VR_ID_LEN], exp_s[VR_TIME_LEN], why[300], via[120];
 	int64_t now = vr_now(), wait;
 	struct db *db;
 	enum vr_err e;
@@ -96,23 +100,37 @@ enum vr_err h_login(struct req *r)
 	if (e != VR_OK && e != VR_E_NOT_FOUND)
 		return req_fail(r, e, NULL, "cannot check the credentials");
 	found = e == VR_OK;
-	ok = auth_password_check(found && !u.disabled && !strcmp(u.source, "local")
-					 ? u.password_hash
-					 : NULL,
-				 in.password);
+	if (found && strcmp(u.source, "local") == 0) {
+		/* local accounts (the break-glass admin) never depend on the directory */
+		ok = !u.disabled && auth_password_check(u.password_hash, in.password);
+		snprintf(why, sizeof(why), "%s", u.disabled ? "account disabled" : "wrong password");
+		snprintf(via, sizeof(via), "local account");
+	} else {
+		db_user_clear(&u);
+		e = login_directory(db, in.username, in.password, &u, why, sizeof(why), via,
+				    sizeof(via));
+		if (e == VR_E_NOT_FOUND) /* no directory: spend the time a local check would */
+			auth_password_check(NULL, in.password);
+		if (e == VR_E_UNAVAILABLE) {
+			audit_note(r, db, in.username, "auth.login", in.username, false, why);
+			return req_fail(r, e, NULL,
+					"the directory cannot be reached: try again later");
+		}
+		ok = e == VR_OK && !u.disabled;
+		if (e == VR_OK && u.disabled)
+			snprintf(why, sizeof(why), "account disabled in vrgate");
+	}
 	if (!ok) {
 		ratelimit_fail(r->app->limiter, ukey, now);
 		ratelimit_fail(r->app->limiter, ikey, now);
-		audit_note(r, db, in.username, "auth.login", in.username, false,
-			   !found ? "unknown user" : u.disabled ? "account disabled"
-							       : "wrong password");
+		audit_note(r, db, in.username, "auth.login", in.username, false, why);
 		db_user_clear(&u);
 		return req_fail(r, VR_E_LOGIN_FAILED, NULL, "invalid user name or password");
 	}
 	ratelimit_reset(r->app->limiter, ukey);
 	vr_random_id(jti);
 	{
-		struct login_tx t = {r, &u, jti, now, now + cf->session_ttl};
+		struct login_tx t = {r, &u, jti, now, now + cf->session_ttl, via};
 
 		e = db_tx(db, login_commit, &t);
 		if (e != VR_OK) {

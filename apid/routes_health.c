@@ -1,13 +1,15 @@
 /* routes_health.c - GET /healthz, /readyz, /metrics and /api/v1/openapi.yaml.
  *
  * Unauthenticated, for load balancers and monitoring: they say nothing secret.
- * /readyz writes to the database (a probe row) to prove it takes writes.
+ * /readyz writes to the database (a probe row) to prove it takes writes, and reports
+ * each agent and each enabled directory profile (connect + service bind, cached 10 s).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "embedded.h"
+#include "login_dir.h"
 #include "metrics.h"
 #include "routes.h"
 #include "vrtime.h"
@@ -62,7 +64,7 @@ enum vr_err h_readyz(struct req *r)
 	/* agents are the data plane: a lost one or one whose last apply failed is news for
 	 * monitoring; with none registered yet, apid itself is still ready */
 	if (ok)
-		ok = agents_check(db, checks);
+		ok = agents_check(db, checks) & directory_checks(db, checks);
 	return reply_json(r, ok ? 200 : 503,
 			  json_pack("{s:s, s:o}", "status", ok ? "ready" : "not-ready", "checks",
 				    checks));

@@ -114,6 +114,17 @@ static enum vr_err parse_one(json_t *v, const struct jspec *f, void *target,
 		memcpy(slot, &i, sizeof(i));
 		return VR_OK;
 	}
+	case JSPEC_ARRAY: {
+		if (!json_is_array(v))
+			return fail(err, VR_E_INVALID_FIELD, f->name, "must be an array");
+		if ((int64_t)json_array_size(v) < f->min || (int64_t)json_array_size(v) > f->max) {
+			snprintf(msg, sizeof(msg), "must have between %lld and %lld items",
+				 (long long)f->min, (long long)f->max);
+			return fail(err, VR_E_INVALID_FIELD, f->name, msg);
+		}
+		memcpy(slot, &v, sizeof(v));
+		return VR_OK;
+	}
 	case JSPEC_BOOL: {
 		bool b;
 

@@ -10,6 +10,7 @@ struct in {
 	bool flag;
 	int64_t when;
 	const char *color;
+	json_t *tags;
 };
 
 static const char *const colors[] = {"red", "blue", NULL};
@@ -19,6 +20,7 @@ static const struct jspec spec[] = {
 	{"flag", JSPEC_BOOL, false, 0, 0, NULL, offsetof(struct in, flag)},
 	{"when", JSPEC_TIME, false, 0, 0, NULL, offsetof(struct in, when)},
 	{"color", JSPEC_ENUM, false, 0, 0, colors, offsetof(struct in, color)},
+	{"tags", JSPEC_ARRAY, false, 1, 2, NULL, offsetof(struct in, tags)},
 };
 
 static const struct {
@@ -52,6 +54,10 @@ static const struct {
 	{"{\"name\":\"bob\",\"when\":\"2030-02-30T00:00:00Z\"}", VR_E_INVALID_FIELD, "when"},
 	{"{\"name\":\"bob\",\"color\":\"green\"}", VR_E_INVALID_FIELD, "color"},
 	{"{\"name\":\"bob\",\"color\":\"RED\"}", VR_E_INVALID_FIELD, "color"},
+	{"{\"name\":\"bob\",\"tags\":[1]}", VR_OK, NULL},
+	{"{\"name\":\"bob\",\"tags\":[]}", VR_E_INVALID_FIELD, "tags"},
+	{"{\"name\":\"bob\",\"tags\":[1,2,3]}", VR_E_INVALID_FIELD, "tags"},
+	{"{\"name\":\"bob\",\"tags\":\"a\"}", VR_E_INVALID_FIELD, "tags"},
 };
 
 /* each body gets the expected outcome, naming the expected field */
@@ -65,7 +71,7 @@ static void cases_table(void **state)
 		enum vr_err e = jspec_load(cases[i].body, strlen(cases[i].body), &j, &err);
 
 		if (e == VR_OK)
-			e = jspec_parse(j, spec, 5, &in, NULL, &err);
+			e = jspec_parse(j, spec, 6, &in, NULL, &err);
 		if (e != cases[i].want)
 			fail_msg("case %zu (%s): got %s, want %s", i, cases[i].body, vr_err_str(e),
 				 vr_err_str(cases[i].want));
@@ -89,7 +95,7 @@ static void values_and_presence(void **state)
 
 	(void)state;
 	assert_int_equal(jspec_load(body, strlen(body), &j, &err), VR_OK);
-	assert_int_equal(jspec_parse(j, spec, 5, &in, &seen, &err), VR_OK);
+	assert_int_equal(jspec_parse(j, spec, 6, &in, &seen, &err), VR_OK);
 	assert_string_equal(in.name, "bob");
 	assert_int_equal(in.count, 7);
 	assert_true(in.flag);

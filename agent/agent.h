@@ -1,0 +1,60 @@
+/* agent.h - vr-agent's settings and its run loop (loop.c), shared with main.c.
+ *
+ * struct agent_conf is filled once by main() from the schema table (flags, VR_AGENT_*
+ * environment, config file) and read-only afterwards. struct agent is the loop's state:
+ * the version running in Postfix, the last failure, the apid client.
+ */
+#ifndef VR_AGENT_AGENT_H
+#define VR_AGENT_AGENT_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "apid_client.h"
+#include "postfix_apply.h"
+#include "vrtime.h"
+
+struct agent_conf {
+	char *api_url;
+	char *token_file;
+	char *name;
+	char *config_dir;
+	char *queue_dir;
+	char *data_dir;
+	char *command_dir;
+	char *maillog_file;
+	char *milter_socket;
+	char *ca_file;
+	char *snapshot_file;
+	char *state_dir;
+	char *log_level;
+	int64_t poll_interval;
+	int dns;
+	int once;
+};
+
+struct agent {
+	const struct agent_conf *conf;
+	struct pf_instance pf;
+	char staging_dir[4096];
+	struct apid_client *api; /* NULL without api-url */
+	int64_t applied;         /* version running in Postfix (0: none known) */
+	int64_t failed;          /* last version that failed to apply (0: none) */
+	time_t failed_at;
+	char last_error[4096]; /* "" when the last apply succeeded */
+	char started_at[VR_TIME_LEN];
+	volatile sig_atomic_t *stop;
+};
+
+/* agent_apply_text - parse, render, apply and record one snapshot; 0, or -1 with the
+ * reason in a->last_error (and STATE/last-error) */
+int agent_apply_text(struct agent *a, const char *text, size_t len);
+/* agent_heartbeat - tell apid how this node is (no-op without api-url) */
+void agent_heartbeat(struct agent *a);
+/* agent_once - apply one snapshot (file or apid) and report; the exit status */
+int agent_once(struct agent *a);
+/* agent_run - poll, apply, heartbeat until *a->stop; the exit status */
+int agent_run(struct agent *a);
+
+#endif

@@ -1,0 +1,52 @@
+/* apid_client.h - the agent's two calls to apid, over libcurl.
+ *
+ *   GET  /api/v1/agent/snapshot?wait=N   If-None-Match: "v<version>" -> 200 (snapshot) | 304
+ *   POST /api/v1/agent/heartbeat         {name, applied_version, last_error, postfix,
+ *                                         started_at} -> 204
+ * Both carry `Authorization: Bearer <agent token>`; redirects are not followed; TLS peers
+ * are verified (against ca_file when set). A transfer in progress is abandoned within about
+ * a second once *stop becomes non-zero (SIGTERM during a long poll).
+ *
+ * Ownership: the client borrows the strings of its struct apid_opts for its whole life;
+ * apid_free() releases it. Bodies returned are malloc'd and freed by the caller. Not
+ * thread-safe (one libcurl handle, reused so that the connection is kept alive).
+ */
+#ifndef VR_AGENT_APID_CLIENT_H
+#define VR_AGENT_APID_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct apid_opts {
+	const char *url;     /* base URL: http://127.0.0.1:8080 */
+	const char *token;   /* the agent's API token */
+	const char *ca_file; /* NULL or "": the system's CA bundle */
+	const volatile sig_atomic_t *stop;
+};
+
+struct heartbeat {
+	const char *name;
+	int64_t applied_version; /* 0: nothing applied yet (sent as null) */
+	const char *last_error;  /* NULL: none */
+	const char *postfix;     /* running | stopped | unknown */
+	const char *started_at;  /* RFC 3339 */
+};
+
+struct apid_client;
+
+/* apid_new - a client for *o (borrowed); NULL when libcurl cannot start */
+struct apid_client *apid_new(const struct apid_opts *o);
+/* apid_free - release the client */
+void apid_free(struct apid_client *c);
+/* apid_get_snapshot - fetch the snapshot newer than version have (0: any), long-polling up
+ * to wait seconds. Returns the HTTP status (200: *body/*len set, malloc'd; 304: nothing
+ * new), or 0 when no reply came; err describes anything but 200 and 304 */
+long apid_get_snapshot(struct apid_client *c, int64_t have, int wait, char **body, size_t *len,
+		       char *err, size_t errsz);
+/* apid_heartbeat - post hb; the HTTP status (204 expected) or 0, err set when not 2xx */
+long apid_heartbeat(struct apid_client *c, const struct heartbeat *hb, char *err, size_t errsz);
+/* heartbeat_json - the heartbeat body as compact JSON text, malloc'd (free()) */
+char *heartbeat_json(const struct heartbeat *hb);
+
+#endif

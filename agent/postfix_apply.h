@@ -1,0 +1,45 @@
+/* postfix_apply.h - put a rendered configuration into the running private Postfix, safely.
+ *
+ * pf_apply() is the only code that changes the live config_directory:
+ *   1. staging: a copy of config_directory (STAGING), the rendered files written over it,
+ *      files the new configuration no longer needs removed;
+ *   2. postmap of each hash table in STAGING;
+ *   3. `postfix -c STAGING check`, its output captured through a pty (Postfix prints to
+ *      stderr only on a terminal);
+ *   4. listener check: Postfix accepts duplicate services (master keeps the last one) and
+ *      its master *exits* on reload when a new listener cannot bind, so every listener the
+ *      running master does not already hold is test-bound first;
+ *   5. install: each file copied into config_directory with temp + fsync + rename, the
+ *      tables before master.cf and main.cf;
+ *   6. `postfix -c DIR reload`, or `start` when Postfix is not running; when that fails, the
+ *      previous files are put back (and reloaded).
+ * Any failure before step 5 leaves the live directory and the running Postfix untouched.
+ * Errors come back as text (for last_error in the heartbeat). Calls are serialised with an
+ * flock on STAGING.lock; not thread-safe otherwise.
+ */
+#ifndef VR_AGENT_POSTFIX_APPLY_H
+#define VR_AGENT_POSTFIX_APPLY_H
+
+#include "err.h"
+#include "render_postfix.h"
+#include "snapshot.h"
+
+struct pf_instance {
+	const char *config_dir;  /* the live config_directory */
+	const char *staging_dir; /* scratch directory for step 1 (created and removed here) */
+	const char *command_dir; /* where the postfix and postmap commands are */
+};
+
+enum pf_state { PF_RUNNING, PF_STOPPED, PF_UNKNOWN };
+
+/* pf_apply - steps 1-6 above for cfg, rendered from s; VR_OK, or an error with the reason
+ * in err (VR_E_INVALID_FIELD: the configuration was refused; VR_E_UNAVAILABLE: Postfix or
+ * the file system failed) */
+enum vr_err pf_apply(const struct pf_instance *in, const struct pf_config *cfg,
+		     const struct snapshot *s, char *err, size_t errsz);
+/* pf_status - whether the instance's master runs (`postfix status`) */
+enum pf_state pf_status(const struct pf_instance *in);
+/* pf_state_name - "running", "stopped" or "unknown" (heartbeat wording) */
+const char *pf_state_name(enum pf_state st);
+
+#endif
