@@ -40,7 +40,7 @@ struct apid_client *apid_new(const struct apid_opts *o);
 /* apid_free - release the client */
 void apid_free(struct apid_client *c);
 /* apid_get_snapshot - fetch the snapshot newer than version have (0: any), long-polling up
- * to wait seconds. Returns the HTTP status (200: *body/*len set, malloc'd; 304: nothing
+ * to wait seconds. Returns the HTTP status (200: *body and *len set, malloc'd; 304: nothing
  * new), or 0 when no reply came; err describes anything but 200 and 304 */
 long apid_get_snapshot(struct apid_client *c, int64_t have, int wait, char **body, size_t *len,
 		       char *err, size_t errsz);

@@ -39,6 +39,26 @@ static int path_join(char *buf, size_t n, const char *dir, const char *name)
 	return (size_t)snprintf(buf, n, "%s/%s", dir, name) < n ? 0 : -1;
 }
 
+/* mkdir_p - create dir and its missing parents (0755); 0 or -1 (errno) */
+static int mkdir_p(const char *dir)
+{
+	char copy[PATH_MAX];
+
+	if (snprintf(copy, sizeof(copy), "%s", dir) >= (int)sizeof(copy)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(copy, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* tool - the full path of a Postfix command */
 static void tool(char *buf, size_t n, const struct pf_instance *in, const char *name)
 {
@@ -348,7 +368,7 @@ static int install(const struct pf_instance *in, const struct pf_config *cfg, ch
 {
 	char db[128], path[PATH_MAX];
 
-	if (mkdir(in->config_dir, 0755) < 0 && errno != EEXIST) {
+	if (mkdir_p(in->config_dir) < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", in->config_dir, strerror(errno));
 		return -1;
 	}
@@ -416,6 +436,10 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 	char why[OUTPUT_SIZE * 2];
 	size_t nsv;
 
+	if (mkdir_p(in->queue_dir) < 0) {
+		snprintf(err, errsz, "cannot create %s: %s", in->queue_dir, strerror(errno));
+		return VR_E_UNAVAILABLE;
+	}
 	if ((e = stage(in, cfg, err, errsz)) != VR_OK ||
 	    (e = check_staged(in, cfg, err, errsz)) != VR_OK)
 		return e;

@@ -28,6 +28,8 @@ struct pf_instance {
 	const char *config_dir;  /* the live config_directory */
 	const char *staging_dir; /* scratch directory for step 1 (created and removed here) */
 	const char *command_dir; /* where the postfix and postmap commands are */
+	const char *queue_dir;   /* queue_directory: created (root, 0755) when missing, as
+				    postfix chdirs into it before any check */
 };
 
 enum pf_state { PF_RUNNING, PF_STOPPED, PF_UNKNOWN };

@@ -360,7 +360,7 @@ static enum vr_err get_listeners(struct ctx *c, json_t *root, struct snapshot *s
 /* get_domains - domains[]: name, internal_host, internal_port, verify_recipients */
 static enum vr_err get_domains(struct ctx *c, json_t *root, struct snapshot *s)
 {
-	char path[PATH_LEN], item[PATH_LEN];
+	char path[PATH_LEN], item[48];
 	json_t *arr, *o;
 	size_t i;
 	enum vr_err e = member(c, root, NULL, "domains", path, &arr);
@@ -412,7 +412,7 @@ static enum vr_err get_domains(struct ctx *c, json_t *root, struct snapshot *s)
 /* get_networks - internal_networks[]: CIDRs, v4 or v6, host bits zero */
 static enum vr_err get_networks(struct ctx *c, json_t *root, struct snapshot *s)
 {
-	char path[PATH_LEN], item[PATH_LEN], why[128];
+	char path[PATH_LEN], item[48], why[128];
 	json_t *arr, *v;
 	size_t i;
 	enum vr_err e = member(c, root, NULL, "internal_networks", path, &arr);

@@ -7,16 +7,26 @@
  * (AD: in-chain matching rule, one base-scope query per mapped group, highest role
  * first; OpenLDAP: memberOf asked by name, then a walk up `member`, at most
  * DIR_GROUP_DEPTH_MAX levels, cycle-safe because a group is visited once).
+ * Connecting is watched by a thread of its own (struct guard): libldap 2.5 with GnuTLS
+ * spins in the TLS handshake, past LDAP_OPT_NETWORK_TIMEOUT, when a server accepts the
+ * TCP connection but never answers (a stopped process); at the deadline the watchdog
+ * shuts the socket down. The only thread-local state is the guard of the connection
+ * being made by the current thread, for libldap's connect callback to find.
  * Entry points: dir_authenticate(), dir_test(). Handles live for one call; nothing is
  * shared between threads. Passwords go to ldap_sasl_bind_s() only.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <ldap.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "directory.h"
 #include "log.h"
@@ -130,6 +140,113 @@ static void unbind(LDAP *ld)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 }
 
+/* The watchdog of one connection attempt (see the header comment). fd is our own dup of
+ * the connection's socket: shutting it down reaches libldap's descriptor, and it cannot
+ * be closed and reused by another thread before we are done with it. */
+struct guard {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	int fd;                   /* -1 until libldap has connected */
+	bool stop, fired, running;
+	pthread_t thread;
+};
+
+/* the guard of the connection the current thread is making, for guard_conn_add */
+static __thread struct guard *current_guard;
+
+/* guard_conn_add - libldap's connect callback: keep a dup of the new socket */
+static int guard_conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+			  struct ldap_conncb *ctx)
+{
+	struct guard *g = current_guard;
+	ber_socket_t fd = -1;
+
+	if (g == NULL || ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	if (g->fd < 0)
+		g->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (g->fired && g->fd >= 0)
+		shutdown(g->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+/* guard_conn_del - libldap's disconnect callback: nothing to do (the dup is ours) */
+static void guard_conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+}
+
+/* registered on every handle; immutable, so one object serves all threads */
+static const struct ldap_conncb guard_cb = {.lc_add = guard_conn_add, .lc_del = guard_conn_del};
+
+/* guard_run - the watchdog thread: at the deadline, shut the socket down */
+static void *guard_run(void *arg)
+{
+	struct guard *g = arg;
+
+	pthread_mutex_lock(&g->lock);
+	while (!g->stop) {
+		if (pthread_cond_timedwait(&g->cond, &g->lock, &g->deadline) == ETIMEDOUT &&
+		    !g->stop) {
+			g->fired = true;
+			if (g->fd >= 0)
+				shutdown(g->fd, SHUT_RDWR);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+/* guard_start - watch the connection the current thread makes next, for ms */
+static void guard_start(struct guard *g, int ms)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&g->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &g->deadline);
+	g->deadline.tv_sec += ms / 1000;
+	g->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (g->deadline.tv_nsec >= 1000000000L) {
+		g->deadline.tv_sec++;
+		g->deadline.tv_nsec -= 1000000000L;
+	}
+	current_guard = g;
+	rc = pthread_create(&g->thread, NULL, guard_run, g);
+	if (rc != 0)
+		VR_LOG_WARN("no watchdog for this connection: %s", strerror(rc));
+	g->running = rc == 0;
+}
+
+/* guard_end - stop watching; true when the deadline passed */
+static bool guard_end(struct guard *g)
+{
+	bool fired;
+
+	current_guard = NULL;
+	pthread_mutex_lock(&g->lock);
+	g->stop = true;
+	pthread_cond_signal(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	if (g->running)
+		pthread_join(g->thread, NULL);
+	fired = g->fired;
+	if (g->fd >= 0)
+		close(g->fd);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	return fired;
+}
+
 /* set_opt - ldap_set_option, logging what failed into why */
 static bool set_opt(struct ctx *c, LDAP *ld, int opt, const void *val, const char *name)
 {
@@ -142,15 +259,18 @@ static bool set_opt(struct ctx *c, LDAP *ld, int opt, const void *val, const cha
 	return false;
 }
 
-/* open_handle - a handle on uri with the profile's options, TLS set up (StartTLS done for
- * ldap:// when required). DIR_UNAVAILABLE: try the next URI; DIR_CONFIG_ERROR: stop. */
+/* open_handle - a connection to uri with the profile's options, TLS established (LDAPS
+ * handshake or StartTLS when required), within the network timeout (plus one operation
+ * timeout for StartTLS). DIR_UNAVAILABLE: try the next URI; DIR_CONFIG_ERROR: stop. */
 static enum dir_result open_handle(struct ctx *c, const char *uri, LDAP **out)
 {
 	const struct dir_profile *p = c->p;
 	LDAP *ld = NULL;
-	bool ldaps;
+	bool ldaps, fired;
 	int v3 = LDAP_VERSION3, reqcert, tlsmin = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2, srv = 0, rc;
+	int limit_ms;
 	struct timeval net = tv_of_ms(c->net_ms), op = tv_of_ms(c->op_ms);
+	struct guard g;
 	char d[256];
 
 	*out = NULL;
@@ -174,7 +294,8 @@ static enum dir_result open_handle(struct ctx *c, const char *uri, LDAP **out)
 	    !set_opt(c, ld, LDAP_OPT_NETWORK_TIMEOUT, &net, "network timeout") ||
 	    !set_opt(c, ld, LDAP_OPT_TIMEOUT, &op, "operation timeout") ||
 	    !set_opt(c, ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &reqcert, "TLS certificate check") ||
-	    !set_opt(c, ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin, "TLS minimum version"))
+	    !set_opt(c, ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tlsmin, "TLS minimum version") ||
+	    !set_opt(c, ld, LDAP_OPT_CONNECT_CB, &guard_cb, "connect callback"))
 		goto config_error;
 	if (p->ca_file != NULL && p->ca_file[0] != '\0' &&
 	    (!set_opt(c, ld, LDAP_OPT_X_TLS_CACERTFILE, p->ca_file, "CA file") ||
@@ -190,16 +311,29 @@ static enum dir_result open_handle(struct ctx *c, const char *uri, LDAP **out)
 			p->ca_file ? p->ca_file : "(system)", d[0] ? d : "unknown error");
 		goto config_error;
 	}
-	if (!ldaps && p->starttls) {
+
+	/* connect now (not lazily at the first operation), under the watchdog */
+	limit_ms = !ldaps && p->starttls ? c->net_ms + c->op_ms : c->net_ms;
+	guard_start(&g, limit_ms);
+	if (ldap_connect(ld) != LDAP_SUCCESS) {
+		if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
+		    rc == LDAP_SUCCESS)
+			rc = LDAP_SERVER_DOWN;
+	} else if (!ldaps && p->starttls) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
-		check_nomem(rc);
-		if (rc != LDAP_SUCCESS) {
-			diag(ld, d, sizeof(d));
-			why_append(c, "%s: StartTLS failed: %s%s%s", uri, ldap_err2string(rc),
+	}
+	fired = guard_end(&g);
+	check_nomem(rc);
+	if (rc != LDAP_SUCCESS) {
+		diag(ld, d, sizeof(d));
+		if (fired)
+			why_append(c, "%s: no answer within %d ms", uri, limit_ms);
+		else
+			why_append(c, "%s: %s%s%s%s", uri, !ldaps && p->starttls ? "StartTLS: " : "",
+				   ldap_err2string(rc),
 				   d[0] ? ": " : "", d);
-			unbind(ld);
-			return DIR_UNAVAILABLE;
-		}
+		unbind(ld);
+		return DIR_UNAVAILABLE;
 	}
 	*out = ld;
 	return DIR_OK;
@@ -912,6 +1046,24 @@ static void tls_desc(LDAP *ld, char *buf, size_t bufsz)
 	ldap_memfree(cipher);
 }
 
+/* tls_would_work - does some URI of p connect when the certificate is not checked? */
+static bool tls_would_work(const struct dir_profile *p)
+{
+	struct dir_profile lax = *p;
+	struct ctx c = {.p = &lax};
+	LDAP *ld = NULL;
+
+	lax.verify_cert = false;
+	if (check_profile(&c) != DIR_OK)
+		return false;
+	for (size_t i = 0; i < lax.nuris; i++)
+		if (open_handle(&c, lax.uris[i], &ld) == DIR_OK) {
+			unbind(ld);
+			return true;
+		}
+	return false;
+}
+
 /* dir_test - connect, bind as the service account, optionally look up sample_login */
 size_t dir_test(const struct dir_profile *p, const char *sample_login, struct dir_step *steps,
 		size_t max)
@@ -935,31 +1087,16 @@ size_t dir_test(const struct dir_profile *p, const char *sample_login, struct di
 
 	s = step_begin(steps, max, &n, "connect", &t0);
 	r = DIR_UNAVAILABLE;
-	for (idx = 0; idx < p->nuris; idx++) {
+	for (idx = 0; idx < p->nuris && r != DIR_OK && r != DIR_CONFIG_ERROR; idx++)
 		r = open_handle(&c, p->uris[idx], &ld);
-		if (r == DIR_CONFIG_ERROR)
-			break;
-		if (r != DIR_OK)
-			continue;
-		rc = ldap_connect(ld); /* for ldaps://, the TLS handshake happens here */
-		check_nomem(rc);
-		if (rc == LDAP_SUCCESS)
-			break;
-		{
-			char d[256];
-
-			diag(ld, d, sizeof(d));
-			why_append(&c, "%s: %s%s%s", p->uris[idx], ldap_err2string(rc),
-				   d[0] ? ": " : "", d);
-		}
-		unbind(ld);
-		ld = NULL;
-		r = DIR_UNAVAILABLE;
-	}
-	if (r != DIR_OK || ld == NULL) {
+	if (r != DIR_OK) {
+		if (r == DIR_UNAVAILABLE && p->verify_cert && tls_would_work(p))
+			why_append(&c, "it works without certificate verification: check the CA "
+				       "file and that the URI's host is in the certificate");
 		step_end(s, t0, false, "%s", why);
 		return n;
 	}
+	idx--;
 	tls_desc(ld, tls, sizeof(tls));
 	step_end(s, t0, true, "%s (%s)", p->uris[idx], tls);
 

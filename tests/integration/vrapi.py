@@ -359,6 +359,9 @@ class Api:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
+    def patch(self, path, json_body=None, **kw):
+        return self.request("PATCH", path, json_body=json_body, **kw)
+
     def request_streaming(self, method, path, data, content_type="application/json",
                           chunked=False, headers=None, piece_size=65536):
         """request_streaming - send the body `data` in pieces, stopping as soon as the server
