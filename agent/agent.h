@@ -40,6 +40,7 @@ struct agent {
 	char staging_dir[4096];
 	struct apid_client *api; /* NULL without api-url */
 	int64_t applied;         /* version running in Postfix (0: none known) */
+	int64_t flush_generation; /* verify_cache.flush_generation of that version, -1: unknown */
 	int64_t failed;          /* last version that failed to apply (0: none) */
 	time_t failed_at;
 	char last_error[4096]; /* "" when the last apply succeeded */
@@ -47,6 +48,8 @@ struct agent {
 	volatile sig_atomic_t *stop;
 };
 
+/* agent_load_state - the applied version and its flush generation from the state dir */
+void agent_load_state(struct agent *a);
 /* agent_apply_text - parse, render, apply and record one snapshot; 0, or -1 with the
  * reason in a->last_error (and STATE/last-error) */
 int agent_apply_text(struct agent *a, const char *text, size_t len);

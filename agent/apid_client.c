@@ -10,6 +10,7 @@
 
 #define APID_MAX_BODY        (64L * 1024 * 1024)
 #define APID_CONNECT_TIMEOUT 10L
+#define HEARTBEAT_ERROR_MAX  2000
 
 struct apid_client {
 	const struct apid_opts *o;
@@ -176,37 +177,36 @@ long apid_get_snapshot(struct apid_client *c, int64_t have, int wait, char **bod
 	return status == 200 ? 0 : status;
 }
 
-/* text_or_null - a JSON string of s (bytes outside printable ASCII and newline as '?'),
- * or null */
-static json_t *text_or_null(const char *s)
+/* text_json - a JSON string of at most max bytes of s; bytes outside printable ASCII
+ * (newlines aside) become '?', so that any program output makes valid UTF-8 */
+static json_t *text_json(const char *s, size_t max)
 {
-	char *copy;
+	size_t n = strlen(s) > max ? max : strlen(s);
+	char *copy = strndup(s, n);
 	json_t *j;
 
-	if (s == NULL)
-		return json_null();
-	copy = strdup(s);
 	VR_CHECK_ALLOC(copy);
 	for (char *p = copy; *p; p++)
 		if (((unsigned char)*p < 0x20 && *p != '\n') || (unsigned char)*p > 0x7e)
 			*p = '?';
 	j = json_string(copy);
 	free(copy);
+	VR_CHECK_ALLOC(j);
 	return j;
 }
 
-/* heartbeat_json - {name, applied_version, last_error, postfix, started_at} */
+/* heartbeat_json - {name, applied_version, postfix, started_at[, last_error]}: apid takes
+ * last_error as an optional string (absent when there is none) of at most 2000 bytes */
 char *heartbeat_json(const struct heartbeat *hb)
 {
-	json_t *j = json_pack("{s:o, s:o, s:o, s:s, s:s}", "name", text_or_null(hb->name),
-			      "applied_version",
-			      hb->applied_version > 0 ? json_integer(hb->applied_version)
-						      : json_null(),
-			      "last_error", text_or_null(hb->last_error), "postfix", hb->postfix,
-			      "started_at", hb->started_at);
+	json_t *j = json_pack("{s:o, s:I, s:s, s:s}", "name", text_json(hb->name, 100),
+			      "applied_version", (json_int_t)hb->applied_version, "postfix",
+			      hb->postfix, "started_at", hb->started_at);
 	char *text;
 
 	VR_CHECK_ALLOC(j);
+	if (hb->last_error)
+		json_object_set_new(j, "last_error", text_json(hb->last_error, HEARTBEAT_ERROR_MAX));
 	text = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	VR_CHECK_ALLOC(text);

@@ -1,8 +1,8 @@
 /* apid_client.h - the agent's two calls to apid, over libcurl.
  *
  *   GET  /api/v1/agent/snapshot?wait=N   If-None-Match: "v<version>" -> 200 (snapshot) | 304
- *   POST /api/v1/agent/heartbeat         {name, applied_version, last_error, postfix,
- *                                         started_at} -> 204
+ *   POST /api/v1/agent/heartbeat         {name, applied_version, postfix, started_at
+ *                                         [, last_error]} -> 204
  * Both carry `Authorization: Bearer <agent token>`; redirects are not followed; TLS peers
  * are verified (against ca_file when set). A transfer in progress is abandoned within about
  * a second once *stop becomes non-zero (SIGTERM during a long poll).
@@ -27,7 +27,7 @@ struct apid_opts {
 
 struct heartbeat {
 	const char *name;
-	int64_t applied_version; /* 0: nothing applied yet (sent as null) */
+	int64_t applied_version; /* 0: nothing applied yet */
 	const char *last_error;  /* NULL: none */
 	const char *postfix;     /* running | stopped | unknown */
 	const char *started_at;  /* RFC 3339 */

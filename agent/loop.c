@@ -37,6 +37,26 @@ static void set_error(struct agent *a, const char *prefix, const char *why)
 		VR_LOG_WARN("cannot write %s/last-error: %s", a->conf->state_dir, strerror(errno));
 }
 
+/* agent_load_state - what the state directory says is in force */
+void agent_load_state(struct agent *a)
+{
+	char path[4096], *text;
+	struct snapshot *s;
+	char err[256];
+	size_t len;
+
+	a->applied = state_applied_version(a->conf->state_dir);
+	a->flush_generation = -1;
+	snprintf(path, sizeof(path), "%s/snapshot.json", a->conf->state_dir);
+	if ((text = vr_read_file(path, SNAPSHOT_LIMIT, &len)) == NULL)
+		return;
+	if (snapshot_parse(text, len, &s, err, sizeof(err)) == VR_OK) {
+		a->flush_generation = s->verify_flush_generation;
+		snapshot_free(s);
+	}
+	free(text);
+}
+
 /* agent_apply_text - parse, render, apply, record */
 int agent_apply_text(struct agent *a, const char *text, size_t len)
 {
@@ -59,7 +79,10 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 		snapshot_free(s);
 		return -1;
 	}
-	e = pf_apply(&a->pf, &cfg, s, err, sizeof(err));
+	/* apid bumps flush_generation to make every node forget its verification results */
+	e = pf_apply(&a->pf, &cfg, s,
+		     a->flush_generation >= 0 && a->flush_generation != s->verify_flush_generation,
+		     err, sizeof(err));
 	pf_config_free(&cfg);
 	if (e != VR_OK) {
 		char prefix[96];
@@ -73,6 +96,7 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 		return -1;
 	}
 	a->applied = s->version;
+	a->flush_generation = s->verify_flush_generation;
 	a->failed = 0;
 	a->last_error[0] = '\0';
 	if (state_save_good(c->state_dir, text, len, s->version) < 0)
@@ -91,7 +115,6 @@ void agent_heartbeat(struct agent *a)
 		.name = a->conf->name,
 		.applied_version = a->applied,
 		.last_error = a->last_error[0] ? a->last_error : NULL,
-		.postfix = pf_state_name(pf_status(&a->pf)),
 		.started_at = a->started_at,
 	};
 	char err[512];
@@ -99,6 +122,7 @@ void agent_heartbeat(struct agent *a)
 
 	if (a->api == NULL)
 		return;
+	hb.postfix = pf_state_name(pf_status(&a->pf));
 	status = apid_heartbeat(a->api, &hb, err, sizeof(err));
 	if (status < 200 || status > 299)
 		VR_LOG_WARN("heartbeat not accepted: %s", err);

@@ -174,7 +174,8 @@ int main(int argc, char **argv)
 	a.pf.staging_dir = a.staging_dir;
 	a.pf.command_dir = conf.command_dir;
 	a.pf.queue_dir = conf.queue_dir;
-	a.applied = state_applied_version(conf.state_dir);
+	a.pf.data_dir = conf.data_dir;
+	agent_load_state(&a);
 	vr_time_format(vr_now(), a.started_at);
 
 	sa.sa_handler = on_signal;

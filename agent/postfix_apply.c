@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic_file.h"
@@ -24,6 +25,7 @@
 #define FILE_LIMIT     (256u << 20) /* largest config or table file we copy */
 #define MAX_MANAGED    16           /* managed names, with their .db twins */
 #define OUTPUT_SIZE    2048
+#define COOL_DOWN      2            /* seconds main.cf is backdated by (see backdate) */
 
 /* A managed file's previous content in the live directory, for rollback. */
 struct saved {
@@ -102,9 +104,24 @@ static int clear_dir(const char *dir)
 	return rmdir(dir);
 }
 
-/* copy_file - copy one regular file with its mode; 0 or -1 (errno) */
+/* backdate - set path's times to COOL_DOWN seconds ago. Postfix re-reads a main.cf whose
+ * mtime is less than a second old, sleeping 300 ms each time, until it "cools down"
+ * (dict_load_file_xt): every command and daemon would pause up to 2 s after a change. */
+static int backdate(const char *path)
+{
+	struct timespec ts[2];
+
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= COOL_DOWN;
+	ts[1] = ts[0];
+	return utimensat(AT_FDCWD, path, ts, 0);
+}
+
+/* copy_file - copy one regular file with its mode and times (so that a table's .db stays
+ * newer than its source, and main.cf stays cool); 0 or -1 (errno) */
 static int copy_file(const char *from, const char *to)
 {
+	struct timespec ts[2];
 	struct stat st;
 	size_t len;
 	char *data;
@@ -117,6 +134,10 @@ static int copy_file(const char *from, const char *to)
 		return -1;
 	rc = vr_atomic_write(to, data, len, st.st_mode & 07777);
 	free(data);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	if (rc == 0)
+		utimensat(AT_FDCWD, to, ts, 0);
 	return rc;
 }
 
@@ -168,7 +189,8 @@ static enum vr_err stage(const struct pf_instance *in, const struct pf_config *c
 	}
 	for (size_t i = 0; i < cfg->n; i++) {
 		path_join(to, sizeof(to), in->staging_dir, cfg->files[i].name);
-		if (vr_atomic_write(to, cfg->files[i].text, cfg->files[i].len, 0644) < 0) {
+		if (vr_atomic_write(to, cfg->files[i].text, cfg->files[i].len, 0644) < 0 ||
+		    backdate(to) < 0) {
 			snprintf(err, errsz, "cannot write %s: %s", to, strerror(errno));
 			return VR_E_UNAVAILABLE;
 		}
@@ -362,7 +384,7 @@ static int install_one(const struct pf_instance *in, const char *name, char *err
 	return 0;
 }
 
-/* install - tables (index first), then master.cf and main.cf; stale files removed */
+/* install - tables (source, then index), then master.cf and main.cf; stale files removed */
 static int install(const struct pf_instance *in, const struct pf_config *cfg, char *err,
 		   size_t errsz)
 {
@@ -373,13 +395,13 @@ static int install(const struct pf_instance *in, const struct pf_config *cfg, ch
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->n; i++) {
+		if (install_one(in, cfg->files[i].name, err, errsz) < 0)
+			return -1;
 		if (cfg->files[i].kind == PF_HASH) {
 			snprintf(db, sizeof(db), "%s.db", cfg->files[i].name);
 			if (install_one(in, db, err, errsz) < 0)
 				return -1;
 		}
-		if (install_one(in, cfg->files[i].name, err, errsz) < 0)
-			return -1;
 	}
 	for (int i = 0; pf_managed_files[i]; i++) {
 		if (pf_config_find(cfg, pf_managed_files[i]))
@@ -428,7 +450,8 @@ static int lock_staging(const struct pf_instance *in, char *err, size_t errsz)
 
 /* apply_locked - the steps, with the lock held */
 static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_config *cfg,
-				const struct snapshot *s, char *err, size_t errsz)
+				const struct snapshot *s, bool flush_verify, char *err,
+				size_t errsz)
 {
 	struct saved sv[MAX_MANAGED];
 	enum pf_state state;
@@ -453,6 +476,15 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 		free_saved(sv, nsv);
 		return VR_E_UNAVAILABLE;
 	}
+	if (flush_verify) {
+		char cache[PATH_MAX];
+
+		path_join(cache, sizeof(cache), in->data_dir, "verify_cache.db");
+		if (unlink(cache) < 0 && errno != ENOENT)
+			VR_LOG_WARN("cannot flush %s: %s", cache, strerror(errno));
+		else
+			VR_LOG_INFO("address verification cache %s flushed", cache);
+	}
 	if (postfix_cmd(in, state == PF_RUNNING ? "reload" : "start", why, sizeof(why)) < 0) {
 		snprintf(err, errsz, "%s; previous configuration restored", why);
 		restore_live(in, sv, nsv);
@@ -468,14 +500,14 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 
 /* pf_apply - stage, check, install, reload (see postfix_apply.h) */
 enum vr_err pf_apply(const struct pf_instance *in, const struct pf_config *cfg,
-		     const struct snapshot *s, char *err, size_t errsz)
+		     const struct snapshot *s, bool flush_verify, char *err, size_t errsz)
 {
 	int lock = lock_staging(in, err, errsz);
 	enum vr_err e;
 
 	if (lock < 0)
 		return VR_E_UNAVAILABLE;
-	e = apply_locked(in, cfg, s, err, errsz);
+	e = apply_locked(in, cfg, s, flush_verify, err, errsz);
 	close(lock);
 	return e;
 }

@@ -359,8 +359,9 @@ static void render_main(const struct snapshot *s, const struct pf_local *l, stru
 
 	bprintf(&b, "\n# --- recipient verification (reject_unverified_recipient, see "
 		    "verify_recipients)\n");
-	bprintf(&b, "# The cache is $data_directory/verify_cache.db: delete it and reload to "
-		    "flush it.\n");
+	bprintf(&b, "# Cache: $data_directory/verify_cache.db; vr-agent deletes it before the "
+		    "reload when\n# verify_cache.flush_generation changes (apid's "
+		    "POST /api/v1/policy/verify-cache/flush).\n");
 	bprintf(&b, "address_verify_map = btree:$data_directory/verify_cache\n");
 	bprintf(&b, "address_verify_positive_expire_time = %llds\n",
 		(long long)s->verify_positive_ttl);
@@ -369,6 +370,10 @@ static void render_main(const struct snapshot *s, const struct pf_local *l, stru
 	bprintf(&b, "address_verify_negative_expire_time = %llds\n",
 		(long long)s->verify_negative_ttl);
 	bprintf(&b, "address_verify_negative_refresh_time = %llds\n", half(s->verify_negative_ttl));
+	/* a probe to a local internal server takes milliseconds: poll every second (five
+	 * times at most) rather than every three */
+	bprintf(&b, "address_verify_poll_delay = 1s\n");
+	bprintf(&b, "address_verify_poll_count = ${stress?{1}:{5}}\n");
 	bprintf(&b, "unverified_recipient_reject_code = 550\n");
 	bprintf(&b, "unverified_recipient_defer_code = 450\n");
 	bprintf(&b, "unverified_recipient_tempfail_action = defer\n");

@@ -12,7 +12,8 @@
  * Tables are named through $config_directory, so that the same text checks in a staging
  * directory and runs in the live one. The address-verification cache is
  * btree:$data_directory/verify_cache (file DATA_DIR/verify_cache.db): deleting that file
- * and reloading Postfix flushes it. Files are listed in install order (main.cf last).
+ * and reloading Postfix flushes it (postfix_apply.c does so when apid's flush_generation
+ * changes). Files are listed in install order (main.cf last).
  * Tests: tests/unit/test_render_postfix.c against tests/unit/golden/postfix/<case>/.
  *
  * Ownership: a struct pf_config owns its texts; pf_config_free() releases them.

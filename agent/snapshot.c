@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "netaddr.h"
 #include "snapshot.h"
 #include "vrtime.h"
 
@@ -132,58 +133,6 @@ static enum vr_err get_obj(struct ctx *c, json_t *obj, const char *parent, const
 	return e;
 }
 
-/* valid_labels - check dot-separated labels, count them, say if the last is all digits */
-static bool valid_labels(const char *s, int *labels, bool *numeric_last)
-{
-	size_t n = strlen(s), len = 0;
-	bool digits_only = true;
-
-	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-		return false;
-	*labels = 1;
-	for (size_t i = 0; i <= n; i++) {
-		char ch = s[i];
-
-		if (ch == '.' || ch == '\0') {
-			if (len == 0 || len > 63 || s[i - 1] == '-')
-				return false;
-			if (ch == '.') {
-				(*labels)++;
-				len = 0;
-				digits_only = true;
-			}
-			continue;
-		}
-		if (!isalnum((unsigned char)ch) && ch != '-')
-			return false;
-		if (len == 0 && ch == '-')
-			return false;
-		if (!isdigit((unsigned char)ch))
-			digits_only = false;
-		len++;
-	}
-	*numeric_last = digits_only;
-	return true;
-}
-
-/* snap_valid_hostname - letters, digits and '-' in labels of 1..63, 253 in all */
-bool snap_valid_hostname(const char *s)
-{
-	int labels;
-	bool numeric_last;
-
-	return valid_labels(s, &labels, &numeric_last) && !numeric_last;
-}
-
-/* snap_valid_domain - a host name of two labels or more */
-bool snap_valid_domain(const char *s)
-{
-	int labels;
-	bool numeric_last;
-
-	return valid_labels(s, &labels, &numeric_last) && labels >= 2 && !numeric_last;
-}
-
 /* snap_ip_literal - parse an IPv4 or IPv6 literal and print it canonically */
 bool snap_ip_literal(const char *s, char *out, size_t outsz, bool *v6)
 {
@@ -202,68 +151,12 @@ bool snap_ip_literal(const char *s, char *out, size_t outsz, bool *v6)
 	return (size_t)snprintf(out, outsz, "%s", text) < outsz;
 }
 
-/* snap_parse_cidr - "addr/prefix" (or a bare address) with no host bits set */
-int snap_parse_cidr(const char *s, char *out, size_t outsz, bool *v6, char *why, size_t whysz)
-{
-	char addr[INET6_ADDRSTRLEN + 1], text[INET6_ADDRSTRLEN];
-	unsigned char bytes[16];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	long prefix;
-	int max, nbytes;
-
-	if (alen == 0 || alen >= sizeof(addr)) {
-		snprintf(why, whysz, "is not an address/prefix");
-		return -1;
-	}
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, bytes) == 1) {
-		*v6 = false;
-		max = 32;
-		nbytes = 4;
-	} else if (inet_pton(AF_INET6, addr, bytes) == 1) {
-		*v6 = true;
-		max = 128;
-		nbytes = 16;
-	} else {
-		snprintf(why, whysz, "'%s' is not an IPv4 or IPv6 address", addr);
-		return -1;
-	}
-	prefix = max;
-	if (slash) {
-		char *end;
-
-		if (!isdigit((unsigned char)slash[1])) {
-			snprintf(why, whysz, "prefix length must be a number from 0 to %d", max);
-			return -1;
-		}
-		prefix = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || prefix < 0 || prefix > max || end - (slash + 1) > 3) {
-			snprintf(why, whysz, "prefix length must be a number from 0 to %d", max);
-			return -1;
-		}
-	}
-	for (int bit = (int)prefix; bit < nbytes * 8; bit++) {
-		if (bytes[bit / 8] & (0x80 >> (bit % 8))) {
-			snprintf(why, whysz, "has host bits set beyond /%ld", prefix);
-			return -1;
-		}
-	}
-	inet_ntop(*v6 ? AF_INET6 : AF_INET, bytes, text, sizeof(text));
-	if ((size_t)snprintf(out, outsz, "%s/%ld", text, prefix) >= outsz) {
-		snprintf(why, whysz, "is too long");
-		return -1;
-	}
-	return 0;
-}
-
 /* get_host - an IP literal (canonicalised) or a host name; malloc'd into *out */
 static enum vr_err get_host(struct ctx *c, json_t *obj, const char *parent, const char *key,
 			    char **out, bool *v6)
 {
 	char path[PATH_LEN], canon[INET6_ADDRSTRLEN];
-	const char *s;
+	const char *s, *why;
 	enum vr_err e = get_str(c, obj, parent, key, 253, false, &s, path);
 
 	if (e != VR_OK)
@@ -271,13 +164,12 @@ static enum vr_err get_host(struct ctx *c, json_t *obj, const char *parent, cons
 	*v6 = false;
 	if (snap_ip_literal(s, canon, sizeof(canon), v6)) {
 		*out = xstrdup(canon);
-	} else if (snap_valid_hostname(s)) {
+	} else if ((why = vr_check_host(s)) == NULL) {
 		*out = xstrdup(s);
 		for (char *p = *out; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	} else {
-		return fail(c, VR_E_INVALID_FIELD, path,
-			    "'%s' is neither an IP address nor a host name", s);
+		return fail(c, VR_E_INVALID_FIELD, path, "'%s' %s", s, why);
 	}
 	return VR_OK;
 }
@@ -374,7 +266,7 @@ static enum vr_err get_domains(struct ctx *c, json_t *root, struct snapshot *s)
 	VR_CHECK_ALLOC(s->domains);
 	json_array_foreach(arr, i, o) {
 		struct snap_domain *d = &s->domains[i];
-		const char *name;
+		const char *name, *why;
 		char npath[PATH_LEN];
 		json_t *vr;
 		int64_t port;
@@ -385,8 +277,8 @@ static enum vr_err get_domains(struct ctx *c, json_t *root, struct snapshot *s)
 			return fail(c, VR_E_INVALID_FIELD, item, "must be an object");
 		if ((e = get_str(c, o, item, "name", 253, false, &name, npath)) != VR_OK)
 			return e;
-		if (!snap_valid_domain(name))
-			return fail(c, VR_E_INVALID_FIELD, npath, "'%s' is not a domain name", name);
+		if ((why = vr_check_domain(name)) != NULL)
+			return fail(c, VR_E_INVALID_FIELD, npath, "'%s' %s", name, why);
 		d->name = xstrdup(name);
 		for (char *p = d->name; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
@@ -412,7 +304,8 @@ static enum vr_err get_domains(struct ctx *c, json_t *root, struct snapshot *s)
 /* get_networks - internal_networks[]: CIDRs, v4 or v6, host bits zero */
 static enum vr_err get_networks(struct ctx *c, json_t *root, struct snapshot *s)
 {
-	char path[PATH_LEN], item[48], why[128];
+	char path[PATH_LEN], item[48];
+	const char *why;
 	json_t *arr, *v;
 	size_t i;
 	enum vr_err e = member(c, root, NULL, "internal_networks", path, &arr);
@@ -432,10 +325,10 @@ static enum vr_err get_networks(struct ctx *c, json_t *root, struct snapshot *s)
 		    strlen(json_string_value(v)) != json_string_length(v))
 			return fail(c, VR_E_INVALID_FIELD, item,
 				    "must be a network such as 10.0.0.0/8 or 2001:db8::/32");
-		if (snap_parse_cidr(json_string_value(v), n->cidr, sizeof(n->cidr), &n->v6, why,
-				    sizeof(why)) < 0)
+		if ((why = vr_norm_cidr(json_string_value(v), n->cidr, sizeof(n->cidr))) != NULL)
 			return fail(c, VR_E_INVALID_FIELD, item, "'%s' %s", json_string_value(v),
 				    why);
+		n->v6 = strchr(n->cidr, ':') != NULL;
 		s->n_networks = i + 1;
 	}
 	return VR_OK;
@@ -518,8 +411,8 @@ static enum vr_err get_tls(struct ctx *c, json_t *root, struct snapshot *s)
 static enum vr_err parse_root(struct ctx *c, json_t *root, struct snapshot *s)
 {
 	char path[PATH_LEN];
-	const char *str;
-	json_t *o;
+	const char *str, *why;
+	json_t *o, *flush;
 	int64_t t;
 	enum vr_err e;
 
@@ -532,9 +425,9 @@ static enum vr_err parse_root(struct ctx *c, json_t *root, struct snapshot *s)
 	s->generated_at = xstrdup(str);
 	if ((e = get_str(c, root, NULL, "hostname", 253, false, &str, path)) != VR_OK)
 		return e;
-	if (!snap_valid_domain(str))
-		return fail(c, VR_E_INVALID_FIELD, path, "'%s' is not a fully-qualified host name",
-			    str);
+	if ((why = vr_check_domain(str)) != NULL)
+		return fail(c, VR_E_INVALID_FIELD, path,
+			    "'%s' %s (a fully-qualified host name is needed)", str, why);
 	s->hostname = xstrdup(str);
 	for (char *p = s->hostname; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
@@ -553,6 +446,12 @@ static enum vr_err parse_root(struct ctx *c, json_t *root, struct snapshot *s)
 			 &s->verify_positive_ttl)) != VR_OK ||
 	    (e = get_int(c, o, "verify_cache", "negative_ttl", 1, 90 * 86400,
 			 &s->verify_negative_ttl)) != VR_OK)
+		return e;
+	/* optional: a new value asks agents to drop their verification cache */
+	flush = json_object_get(o, "flush_generation");
+	if (flush && !json_is_null(flush) &&
+	    (e = get_int(c, o, "verify_cache", "flush_generation", 0, INT64_MAX,
+			 &s->verify_flush_generation)) != VR_OK)
 		return e;
 	return get_tls(c, root, s);
 }

@@ -3,7 +3,8 @@
  * snapshot_parse() turns the JSON text into a struct snapshot whose every field has been
  * validated (domain names, host names, IP literals, CIDRs, ports, TTLs, TLS choices), so that
  * the renderers can print values into Postfix's files without further checks: nothing in a
- * parsed snapshot can carry whitespace, '$', ',' or a newline into main.cf. A rejected
+ * parsed snapshot can carry whitespace, '$', ',' or a newline into main.cf. Names and
+ * networks are checked by common/netaddr.c, as apid checks them. A rejected
  * snapshot yields a message that starts with the JSON path of the bad field
  * ("domains[1].internal_port: ..."). Unknown members are ignored (a newer apid may add some).
  *
@@ -61,6 +62,7 @@ struct snapshot {
 	bool smarthost_v6;
 	int smarthost_port;
 	int64_t verify_positive_ttl, verify_negative_ttl; /* seconds */
+	int64_t verify_flush_generation; /* changes when apid asks to flush the cache (0: absent) */
 	char *tls_inbound_cert, *tls_inbound_key;          /* absolute paths, or both NULL */
 	char *tls_outbound;                                /* none | may | encrypt | verify | secure */
 };
@@ -73,13 +75,6 @@ enum vr_err snapshot_parse(const char *text, size_t len, struct snapshot **out, 
 /* snapshot_free - release a parsed snapshot (NULL is fine) */
 void snapshot_free(struct snapshot *s);
 
-/* snap_valid_domain - true for a lower- or upper-case domain name of two labels or more */
-bool snap_valid_domain(const char *s);
-/* snap_valid_hostname - true for a host name (one label or more, letters, digits, '-') */
-bool snap_valid_hostname(const char *s);
-/* snap_parse_cidr - check "addr[/prefix]" and write its canonical "addr/prefix" into out;
- * 0, or -1 with a reason in why (host bits set, bad prefix, not an address) */
-int snap_parse_cidr(const char *s, char *out, size_t outsz, bool *v6, char *why, size_t whysz);
 /* snap_ip_literal - true when s is an IPv4 or IPv6 literal; canonical text into out */
 bool snap_ip_literal(const char *s, char *out, size_t outsz, bool *v6);
 

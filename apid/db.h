@@ -248,4 +248,100 @@ enum vr_err db_users_set_override(struct db *db, const char *id, enum role role)
 enum vr_err db_users_extra(struct db *db, const char *id, char **directory, char **dn,
 			   char **directory_role, char **override);
 
+/* filter policy, lists and preferences (db_filter.c) */
+struct db_filter_policy {
+	char *virus_action, *blocklist_action;
+	json_t *blocked_extensions, *blocked_types; /* arrays of strings */
+	bool block_encrypted_archives;
+	double outbound_spam_tag, outbound_spam_quarantine, outbound_spam_reject;
+};
+void db_filter_policy_clear(struct db_filter_policy *f);
+enum vr_err db_filter_policy_get(struct db *db, struct db_filter_policy *out);
+enum vr_err db_filter_policy_put(struct db *db, const struct db_filter_policy *f);
+
+struct db_domain_filter {
+	const char *name; /* borrowed in callbacks */
+	double spam_tag, spam_quarantine, spam_reject;
+	const char *subject_prefix, *newsletter;
+	bool fail_open_spam;
+};
+enum vr_err db_domains_filter(struct db *db, const char *id, struct db_domain_filter *out,
+			      char **prefix, char **newsletter);
+enum vr_err db_domains_filter_list(struct db *db,
+				   int (*each)(const struct db_domain_filter *, void *), void *arg);
+enum vr_err db_domains_filter_put(struct db *db, const char *id,
+				  const struct db_domain_filter *f);
+
+struct db_list_entry {
+	const char *id, *kind, *owner_id, *owner, *pattern, *comment, *created_by; /* borrowed */
+	int64_t created_at;
+};
+struct db_list_filter {
+	const char *owner_id; /* NULL: every owner; "": global only */
+	const char *kind;     /* NULL: both */
+};
+enum vr_err db_lists_list(struct db *db, const struct db_list_filter *f,
+			  int (*each)(const struct db_list_entry *, void *), void *arg);
+/* db_lists_add - VR_E_CONFLICT for a duplicate (same owner, kind, pattern) */
+enum vr_err db_lists_add(struct db *db, const char *id, const char *kind, const char *owner_id,
+			 const char *pattern, const char *comment, const char *created_by,
+			 int64_t now);
+/* db_lists_get_owner - the owner ("" for global) of entry id, malloc'd */
+enum vr_err db_lists_get(struct db *db, const char *id, char **owner_id, char **kind,
+			 char **pattern);
+enum vr_err db_lists_delete(struct db *db, const char *id);
+enum vr_err db_lists_count(struct db *db, const char *owner_id, int64_t *n);
+/* db_lists_by_address - each user entry expanded to every address of its owner */
+enum vr_err db_lists_by_address(struct db *db,
+				int (*each)(const char *address, const char *kind,
+					    const char *pattern, void *),
+				void *arg);
+/* db_users_newsletter - set a user's newsletter choice ("default", "deliver", ...) */
+enum vr_err db_users_set_newsletter(struct db *db, const char *id, const char *choice);
+enum vr_err db_users_get_newsletter(struct db *db, const char *id, char **choice);
+/* db_newsletter_by_address - every address whose owner chose something else than default */
+enum vr_err db_newsletter_by_address(struct db *db,
+				     int (*each)(const char *address, const char *choice, void *),
+				     void *arg);
+
+/* message tracking and the quarantine index (db_messages.c) */
+struct db_msg {
+	const char *id, *direction, *queue_id, *agent, *client_ip, *helo, *sender, *from_addr,
+		*subject, *message_id, *virus, *symbols; /* borrowed; symbols: JSON text */
+	int64_t received_at, size;
+	double score;
+	bool has_score;
+};
+struct db_msg_rcpt {
+	const char *address, *action, *category, *reason, *quarantine_id; /* borrowed */
+};
+/* db_messages_add - record a message and its recipients; VR_E_CONFLICT when the same
+ * (agent, queue_id, message_id) was recorded already (*existing receives its id) */
+enum vr_err db_messages_add(struct db *db, const struct db_msg *m, const struct db_msg_rcpt *r,
+			    size_t n, char existing[VR_ID_LEN]);
+struct db_msg_filter {
+	const char *recipient, *sender, *direction, *action; /* NULL: any */
+	int64_t since, until, before_seq;                    /* 0: unbounded */
+	int limit;
+};
+/* db_messages_list - newest first; each() gets the message and its recipients as JSON
+ * (a new reference each() may keep); *next_seq as in db_audit_list */
+enum vr_err db_messages_list(struct db *db, const struct db_msg_filter *f,
+			     int (*each)(const struct db_msg *, json_t *rcpts, void *), void *arg,
+			     int64_t *next_seq);
+/* db_messages_stats - recipients counted by action, category and direction in [since, until) */
+enum vr_err db_messages_stats(struct db *db, int64_t since, int64_t until, json_t *out);
+
+struct db_quarantine {
+	const char *id, *ingest_key, *queue_id, *message_id, *spool, *sha256, *direction,
+		*category, *sender, *from_addr, *subject, *virus, *symbols, *unsubscribe;
+	int64_t size, received_at;
+	double score;
+	bool has_score, one_click;
+};
+/* db_quarantine_add - index a stored copy for its recipients; VR_E_CONFLICT when the
+ * ingest key exists (*existing receives that row's id) */
+enum vr_err db_quarantine_add(struct db *db, const struct db_quarantine *q,
+			      const char *const *rcpts, size_t n, char existing[VR_ID_LEN]);
+
 #endif

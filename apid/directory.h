@@ -10,6 +10,7 @@
  *
  * Thread-safety: every call opens and closes its own libldap handles; there is no global
  * mutable state. Profiles and their strings are borrowed for the duration of a call.
+ * Callers ignore SIGPIPE (apid does): a directory may close a connection mid-write.
  * Passwords are never logged nor copied into `why`. `why` is a short reason for the audit
  * log, never for the client (it tells an unknown user from a wrong password).
  * The pure helpers (filter escaping, login parsing, AD diagnostics, addresses, DNs) live
@@ -23,27 +24,28 @@
 
 #include "roles.h"
 
-#define DIR_LOGIN_MAX    256  /* bytes; longer logins are refused */
-#define DIR_PASSWORD_MAX 1024 /* bytes; longer passwords are refused */
-#define DIR_FILTER_MAX   4096 /* bytes, NUL included, of a built search filter */
+#define DIR_LOGIN_MAX		   256	/* bytes; longer logins are refused */
+#define DIR_PASSWORD_MAX	   1024 /* bytes; longer passwords are refused */
+#define DIR_FILTER_MAX		   4096 /* bytes, NUL included, of a built search filter */
 #define DIR_NET_TIMEOUT_MS_DEFAULT 3000
 #define DIR_OP_TIMEOUT_MS_DEFAULT  5000
-#define DIR_GROUP_DEPTH_MAX 5 /* OpenLDAP: nesting levels walked above the direct groups */
+#define DIR_GROUP_DEPTH_MAX	   5 /* OpenLDAP: nesting levels walked above the direct groups */
+#define DIR_ADDRESS_ATTRS_MAX	   8
 
 enum dir_kind { DIR_KIND_AD, DIR_KIND_OPENLDAP };
 
 enum dir_result {
 	DIR_OK,
-	DIR_BAD_CREDENTIALS,      /* wrong password or no such user: never told apart */
-	DIR_ACCOUNT_DISABLED,     /* AD data 533 (or 530/531: logon not permitted), or UAC 0x2 */
-	DIR_ACCOUNT_LOCKED,       /* AD data 775 */
-	DIR_ACCOUNT_EXPIRED,      /* AD data 701 */
-	DIR_PASSWORD_EXPIRED,     /* AD data 532 */
+	DIR_BAD_CREDENTIALS,	  /* wrong password or no such user: never told apart */
+	DIR_ACCOUNT_DISABLED,	  /* AD data 533 (or 530/531: logon not permitted), or UAC 0x2 */
+	DIR_ACCOUNT_LOCKED,	  /* AD data 775 */
+	DIR_ACCOUNT_EXPIRED,	  /* AD data 701 */
+	DIR_PASSWORD_EXPIRED,	  /* AD data 532 */
 	DIR_PASSWORD_MUST_CHANGE, /* AD data 773 */
-	DIR_AMBIGUOUS,            /* the login matched several entries */
-	DIR_UNAVAILABLE,          /* cannot connect, TLS failure, timeout, service bind refused,
+	DIR_AMBIGUOUS,		  /* the login matched several entries */
+	DIR_UNAVAILABLE,	  /* cannot connect, TLS failure, timeout, service bind refused,
 				     search or group lookup failed */
-	DIR_CONFIG_ERROR          /* the profile is unusable (missing field, bad URI, CA file,
+	DIR_CONFIG_ERROR	  /* the profile is unusable (missing field, bad URI, CA file,
 				     base DN or filter the server rejects) */
 };
 
@@ -58,15 +60,15 @@ struct dir_profile {
 	const char *name;
 	const char *const *uris; /* tried in order: "ldaps://127.0.0.2:636", "ldap://h:389" */
 	size_t nuris;
-	bool starttls;          /* for ldap:// URIs: StartTLS is mandatory when true */
-	const char *ca_file;    /* NULL: the system's trust store */
-	bool verify_cert;       /* false only for tests: no certificate or name check */
+	bool starttls;		/* for ldap:// URIs: StartTLS is mandatory when true */
+	const char *ca_file;	/* NULL: the system's trust store */
+	bool verify_cert;	/* false only for tests: no certificate or name check */
 	int network_timeout_ms; /* connect + TLS handshake, per URI; <= 0: default */
-	int op_timeout_ms;      /* each LDAP operation; <= 0: default */
-	const char *bind_dn;    /* the service account; NULL or "": anonymous search */
+	int op_timeout_ms;	/* each LDAP operation; <= 0: default */
+	const char *bind_dn;	/* the service account; NULL or "": anonymous search */
 	const char *bind_password;
 	const char *base_dn;
-	const char *user_filter;   /* with {login} placeholders (see DIR_AD_USER_FILTER) */
+	const char *user_filter; /* with {login} placeholders (see DIR_AD_USER_FILTER) */
 	enum dir_kind kind;
 	const char *netbios_domain; /* "CORP": "CORP\alice" logs in as alice; NULL: no such form */
 	const char *const *address_attrs; /* "mail", "proxyAddresses" */
@@ -80,7 +82,7 @@ struct dir_profile {
 /* The presets. proxyAddresses matching is case-insensitive in AD, so "smtp:" also finds
  * the primary "SMTP:" value. */
 #define DIR_AD_USER_FILTER                                                                         \
-	"(&(objectClass=user)(objectCategory=person)(|(sAMAccountName={login})"                   \
+	"(&(objectClass=user)(objectCategory=person)(|(sAMAccountName={login})"                    \
 	"(userPrincipalName={login})(mail={login})(proxyAddresses=smtp:{login})))"
 #define DIR_OPENLDAP_USER_FILTER "(&(objectClass=inetOrgPerson)(|(uid={login})(mail={login})))"
 
@@ -132,7 +134,7 @@ size_t dir_test(const struct dir_profile *p, const char *sample_login, struct di
 /* Results of the text helpers: 0 or negative, so that `< 0` tests for failure. */
 enum dir_text_rc {
 	DIR_TEXT_OK = 0,
-	DIR_TEXT_TOO_LONG = -1,       /* the output does not fit */
+	DIR_TEXT_TOO_LONG = -1,	      /* the output does not fit */
 	DIR_TEXT_OTHER_DOMAIN = -2,   /* "OTHER\alice" (or "\alice") for domain CORP */
 	DIR_TEXT_BAD_LOGIN = -3,      /* "CORP\" or "CORP\a\b" */
 	DIR_TEXT_NO_PLACEHOLDER = -4, /* a filter template without {login} */

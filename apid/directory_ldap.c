@@ -32,10 +32,10 @@
 #include "log.h"
 
 #define AD_UAC_ACCOUNTDISABLE 0x2
-#define AD_IN_CHAIN           "1.2.840.113556.1.4.1941"
-#define GROUPS_MAX            1000 /* groups collected by the OpenLDAP walk */
+#define AD_IN_CHAIN	      "1.2.840.113556.1.4.1941"
+#define GROUPS_MAX	      1000 /* groups collected by the OpenLDAP walk */
 #define GROUPS_PER_QUERY      20   /* member=... terms per OR filter */
-#define ATTRS_MAX             16
+#define ATTRS_MAX	      (DIR_ADDRESS_ATTRS_MAX + 3) /* + username, display, UAC */
 
 /* An ongoing call: the profile, its effective timeouts, where `why` goes. */
 struct ctx {
@@ -54,7 +54,7 @@ struct entry {
 	char **member_of;
 	size_t nmember_of;
 	bool has_member_of; /* the attribute came back (the overlay is there) */
-	long uac;           /* AD userAccountControl, -1 when absent */
+	long uac;	    /* AD userAccountControl, -1 when absent */
 };
 
 /* why_set - replace the reason with a formatted one */
@@ -112,7 +112,8 @@ static void diag(LDAP *ld, char *buf, size_t bufsz)
 	char *msg = NULL;
 
 	buf[0] = '\0';
-	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) == LDAP_OPT_SUCCESS &&
+	if (ld != NULL &&
+	    ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) == LDAP_OPT_SUCCESS &&
 	    msg != NULL) {
 		snprintf(buf, bufsz, "%s", msg);
 		ldap_memfree(msg);
@@ -147,13 +148,13 @@ struct guard {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct timespec deadline; /* CLOCK_MONOTONIC */
-	int fd;                   /* -1 until libldap has connected */
+	int fd;			  /* -1 until libldap has connected */
 	bool stop, fired, running;
 	pthread_t thread;
 };
 
 /* the guard of the connection the current thread is making, for guard_conn_add */
-static __thread struct guard *current_guard;
+static _Thread_local struct guard *current_guard;
 
 /* guard_conn_add - libldap's connect callback: keep a dup of the new socket */
 static int guard_conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
@@ -329,8 +330,8 @@ static enum dir_result open_handle(struct ctx *c, const char *uri, LDAP **out)
 		if (fired)
 			why_append(c, "%s: no answer within %d ms", uri, limit_ms);
 		else
-			why_append(c, "%s: %s%s%s%s", uri, !ldaps && p->starttls ? "StartTLS: " : "",
-				   ldap_err2string(rc),
+			why_append(c, "%s: %s%s%s%s", uri,
+				   !ldaps && p->starttls ? "StartTLS: " : "", ldap_err2string(rc),
 				   d[0] ? ": " : "", d);
 		unbind(ld);
 		return DIR_UNAVAILABLE;
@@ -411,7 +412,7 @@ static char **values(LDAP *ld, LDAPMessage *e, const char *attr, size_t *n)
 	if (bv == NULL)
 		return NULL;
 	for (size_t i = 0; bv[i] != NULL; i++) {
-		if (memchr(bv[i]->bv_val, '\0', bv[i]->bv_len) != NULL)
+		if (bv[i]->bv_len == 0 || memchr(bv[i]->bv_val, '\0', bv[i]->bv_len) != NULL)
 			continue;
 		v = realloc(v, (*n + 1) * sizeof(*v));
 		VR_CHECK_ALLOC(v);
@@ -511,7 +512,7 @@ static enum dir_result find_user(struct ctx *c, LDAP *ld, const char *account, s
 	attrs[na++] = (char *)p->username_attr;
 	if (p->display_attr && p->display_attr[0])
 		attrs[na++] = (char *)p->display_attr;
-	for (size_t i = 0; i < p->naddress_attrs && na < ATTRS_MAX - 2; i++)
+	for (size_t i = 0; i < p->naddress_attrs && na < ATTRS_MAX - 1; i++)
 		attrs[na++] = (char *)p->address_attrs[i];
 	attrs[na++] = p->kind == DIR_KIND_AD ? "userAccountControl" : "memberOf";
 	attrs[na] = NULL;
@@ -550,7 +551,8 @@ static enum dir_result find_user(struct ctx *c, LDAP *ld, const char *account, s
 		size_t nv;
 		char **v = values(ld, m, p->address_attrs[i], &nv);
 
-		if (p->kind == DIR_KIND_AD && strcasecmp(p->address_attrs[i], "proxyAddresses") == 0)
+		if (p->kind == DIR_KIND_AD &&
+		    strcasecmp(p->address_attrs[i], "proxyAddresses") == 0)
 			append_values(&e->proxy, &e->nproxy, v, nv);
 		else
 			append_values(&e->plain, &e->nplain, v, nv);
@@ -889,6 +891,10 @@ static enum dir_result check_profile(struct ctx *c)
 		why_set(c, "the service account has no password");
 		return DIR_CONFIG_ERROR;
 	}
+	if (p->naddress_attrs > DIR_ADDRESS_ATTRS_MAX) {
+		why_set(c, "more than %d address attributes", DIR_ADDRESS_ATTRS_MAX);
+		return DIR_CONFIG_ERROR;
+	}
 	for (size_t i = 0; i < p->naddress_attrs; i++)
 		if (p->address_attrs[i] == NULL || p->address_attrs[i][0] == '\0') {
 			why_set(c, "empty address attribute");
@@ -928,6 +934,24 @@ static void fill_user(struct entry *e, const char *account, enum dir_kind kind, 
 		VR_CHECK_ALLOC(out->primary_address);
 	}
 	out->role = role;
+}
+
+/* equalise_time - the user bind an unknown login would have cost, so that its answer
+ * takes as long as a wrong password's: a new connection and a bind as an entry that does
+ * not exist, with a fixed password (never the user's); the result is ignored */
+static void equalise_time(struct ctx *c, size_t idx)
+{
+	char why[8], *dn;
+	struct ctx quiet = *c;
+	size_t n = strlen(c->p->base_dn) + sizeof("cn=vrgate-no-such-user,");
+
+	dn = malloc(n);
+	VR_CHECK_ALLOC(dn);
+	snprintf(dn, n, "cn=vrgate-no-such-user,%s", c->p->base_dn);
+	quiet.why = why;
+	quiet.whysz = sizeof(why);
+	user_bind(&quiet, idx, dn, "vrgate-no-such-user");
+	free(dn);
 }
 
 /* dir_authenticate - check login/password against the directory of p */
@@ -978,6 +1002,8 @@ enum dir_result dir_authenticate(const struct dir_profile *p, const char *login,
 	r = find_user(&c, svc, account, &e);
 	if (r != DIR_OK) {
 		unbind(svc);
+		if (r == DIR_BAD_CREDENTIALS)
+			equalise_time(&c, idx);
 		return r;
 	}
 	/* a connection of its own: the service connection keeps its identity */
@@ -1001,8 +1027,8 @@ enum dir_result dir_authenticate(const struct dir_profile *p, const char *login,
 }
 
 /* step_begin - the next step, named, or NULL when steps are full */
-static struct dir_step *step_begin(struct dir_step *steps, size_t max, size_t *n,
-				   const char *name, double *t0)
+static struct dir_step *step_begin(struct dir_step *steps, size_t max, size_t *n, const char *name,
+				   double *t0)
 {
 	struct dir_step *s;
 
@@ -1017,7 +1043,7 @@ static struct dir_step *step_begin(struct dir_step *steps, size_t max, size_t *n
 
 /* step_end - close step s with its outcome */
 __attribute__((format(printf, 4, 5))) static bool step_end(struct dir_step *s, double t0, bool ok,
-							    const char *fmt, ...)
+							   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1128,7 +1154,7 @@ size_t dir_test(const struct dir_profile *p, const char *sample_login, struct di
 	why[0] = '\0';
 	if (!dir_login_acceptable(sample_login) ||
 	    dir_parse_login(sample_login, p->netbios_domain, account, sizeof(account)) !=
-		    DIR_TEXT_OK) {
+		DIR_TEXT_OK) {
 		step_end(s, t0, false, "unusable login");
 		unbind(ld);
 		return n;

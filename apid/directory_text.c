@@ -226,8 +226,8 @@ int dir_parse_ad_error(const char *diagnostic)
 				break;
 			code = code * 16 + v;
 		}
-		if (digits > 0 && digits < 8 && (s[5 + digits] == ',' || s[5 + digits] == '\0' ||
-						 s[5 + digits] == ' '))
+		if (digits > 0 && digits < 8 &&
+		    (s[5 + digits] == ',' || s[5 + digits] == '\0' || s[5 + digits] == ' '))
 			return (int)code;
 	next:
 		s += 5;
@@ -243,15 +243,15 @@ enum dir_result dir_ad_error_result(int code, const char **what)
 		enum dir_result result;
 		const char *what;
 	} table[] = {
-		{0x525, DIR_BAD_CREDENTIALS, "no such user"},
-		{0x52e, DIR_BAD_CREDENTIALS, "invalid credentials"},
-		{0x530, DIR_ACCOUNT_DISABLED, "logon not permitted at this time"},
-		{0x531, DIR_ACCOUNT_DISABLED, "logon not permitted at this workstation"},
-		{0x532, DIR_PASSWORD_EXPIRED, "password expired"},
-		{0x533, DIR_ACCOUNT_DISABLED, "account disabled"},
-		{0x701, DIR_ACCOUNT_EXPIRED, "account expired"},
-		{0x773, DIR_PASSWORD_MUST_CHANGE, "password must be changed"},
-		{0x775, DIR_ACCOUNT_LOCKED, "account locked"},
+	    {0x525, DIR_BAD_CREDENTIALS, "no such user"},
+	    {0x52e, DIR_BAD_CREDENTIALS, "invalid credentials"},
+	    {0x530, DIR_ACCOUNT_DISABLED, "logon not permitted at this time"},
+	    {0x531, DIR_ACCOUNT_DISABLED, "logon not permitted at this workstation"},
+	    {0x532, DIR_PASSWORD_EXPIRED, "password expired"},
+	    {0x533, DIR_ACCOUNT_DISABLED, "account disabled"},
+	    {0x701, DIR_ACCOUNT_EXPIRED, "account expired"},
+	    {0x773, DIR_PASSWORD_MUST_CHANGE, "password must be changed"},
+	    {0x775, DIR_ACCOUNT_LOCKED, "account locked"},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -345,8 +345,8 @@ static char *trim_lower(const char *s)
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
 	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
-			 s[n - 1] == '\r'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
 		n--;
 	out = strndup(s, n);
 	VR_CHECK_ALLOC(out);

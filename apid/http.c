@@ -39,7 +39,7 @@ static void *waker_main(void *arg)
 	pthread_mutex_lock(&waiters_lock);
 	for (;;) {
 		struct req **pp = &waiters;
-		int64_t now = (int64_t)time(NULL);
+		int64_t now = http_now_ms();
 		struct timespec ts;
 
 		while (*pp) {
@@ -56,7 +56,7 @@ static void *waker_main(void *arg)
 		if (waking_stopped)
 			break;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250000000L;
+		ts.tv_nsec += 100000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
@@ -65,6 +65,15 @@ static void *waker_main(void *arg)
 	}
 	pthread_mutex_unlock(&waiters_lock);
 	return NULL;
+}
+
+/* http_now_ms - wall-clock milliseconds (long-poll deadlines) */
+int64_t http_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* req_suspend - park the request until http_wake() or the deadline */
@@ -352,12 +361,14 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
 	return MHD_NO;
 }
 
-/* is_json - is ctype application/json (parameters allowed)? */
-static bool is_json(const char *ctype)
+/* media_ok - is ctype the route's body type (application/json by default; parameters
+ * allowed)? */
+static bool media_ok(const struct route *rt, const char *ctype)
 {
-	size_t n = strlen("application/json");
+	const char *want = rt->media_type ? rt->media_type : "application/json";
+	size_t n = strlen(want);
 
-	return ctype && strncasecmp(ctype, "application/json", n) == 0 &&
+	return ctype && strncasecmp(ctype, want, n) == 0 &&
 	       (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ');
 }
 
@@ -407,9 +418,9 @@ static void dispatch(struct req *r)
 		reply_problem(r, qc.e);
 		return;
 	}
-	if (r->body.len > 0 && !is_json(req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-		reply_problem(r, req_fail(r, VR_E_MEDIA_TYPE, NULL,
-					  "send the body as application/json"));
+	if (r->body.len > 0 && !media_ok(rt, req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		reply_problem(r, req_fail(r, VR_E_MEDIA_TYPE, NULL, "send the body as %s",
+					  rt->media_type ? rt->media_type : "application/json"));
 		return;
 	}
 	r->suspended = false;

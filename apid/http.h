@@ -35,6 +35,7 @@ struct route {
 	unsigned roles;                /* ROLE_BIT mask; ROLES_PUBLIC: no authentication */
 	size_t max_body;               /* 0: no body; BODY_CONF: the max-body setting */
 	const char *const *query;      /* allowed query parameters, NULL-terminated, or NULL */
+	const char *media_type;        /* the body's type; NULL: application/json */
 };
 
 #define BODY_CONF SIZE_MAX
@@ -73,7 +74,7 @@ struct req {
 	bool queued;
 	bool started;       /* the access handler has seen the request */
 	bool suspended;     /* parked by req_suspend: no response yet */
-	int64_t wait_until; /* deadline of a long poll (0: none) */
+	int64_t wait_until; /* deadline of a long poll, epoch ms (0: none) */
 	long wait_gen;      /* http_wake generation when parked */
 	struct req *next_waiter;
 	/* set by req_fail for the problem reply */
@@ -96,9 +97,11 @@ enum vr_err req_body(struct req *r, const struct jspec *spec, size_t n, void *ta
 		     uint32_t *seen);
 
 /* req_suspend - park the request (long poll) until http_wake() or until `until` (epoch
- * seconds); the handler returns VR_OK without a reply and is called again on wake-up,
- * with r->wait_until still set, to answer. */
+ * milliseconds, see http_now_ms); the handler returns VR_OK without a reply and is called
+ * again on wake-up, with r->wait_until still set, to answer or park again. */
 void req_suspend(struct req *r, int64_t until);
+/* http_now_ms - wall-clock milliseconds */
+int64_t http_now_ms(void);
 /* http_wake - wake every parked request (their handlers re-check what they wait for) */
 void http_wake(void);
 /* http_wake_stop - wake all and park no more (shutdown) */

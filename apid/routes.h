@@ -4,7 +4,9 @@
  * routes_auth.c (/api/v1/auth/..., /api/v1/me), routes_tokens.c (/api/v1/tokens),
  * routes_audit.c (/api/v1/audit), routes_policy.c (/api/v1/policy, domains, networks),
  * routes_agent.c (/api/v1/agent/..., /api/v1/agents), routes_directories.c
- * (/api/v1/directories), routes_users.c (/api/v1/users). The table that binds them to methods, paths and roles
+ * (/api/v1/directories), routes_users.c (/api/v1/users), routes_lists.c (/api/v1/lists,
+ * /api/v1/me/preferences), routes_filter.c (/api/v1/filter, domains' filter),
+ * routes_messages.c (agent quarantine and tracking, /api/v1/messages, /api/v1/stats). The table that binds them to methods, paths and roles
  * is routes.c.
  */
 #ifndef VR_ROUTES_H
@@ -49,6 +51,19 @@ enum vr_err h_directories_test(struct req *r);
 enum vr_err h_users_list(struct req *r);
 enum vr_err h_users_get(struct req *r);
 enum vr_err h_users_patch(struct req *r);
+enum vr_err h_lists_list(struct req *r);
+enum vr_err h_lists_create(struct req *r);
+enum vr_err h_lists_delete(struct req *r);
+enum vr_err h_prefs_get(struct req *r);
+enum vr_err h_prefs_put(struct req *r);
+enum vr_err h_filter_get(struct req *r);
+enum vr_err h_filter_patch(struct req *r);
+enum vr_err h_domain_filter_get(struct req *r);
+enum vr_err h_domain_filter_patch(struct req *r);
+enum vr_err h_agent_quarantine(struct req *r);
+enum vr_err h_agent_messages(struct req *r);
+enum vr_err h_messages_list(struct req *r);
+enum vr_err h_stats(struct req *r);
 
 /* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
 json_t *agents_view(struct db *db);

@@ -30,7 +30,7 @@ static int64_t etag_version(const char *h)
 enum vr_err h_agent_snapshot(struct req *r)
 {
 	const char *w = req_query(r, "wait");
-	int64_t version, known, wait = 0, now = vr_now();
+	int64_t version, known, wait = 0;
 	char *text, etag[40];
 	struct db *db;
 	enum vr_err e;
@@ -52,10 +52,13 @@ enum vr_err h_agent_snapshot(struct req *r)
 	snprintf(etag, sizeof(etag), "\"v%lld\"", (long long)version);
 	known = etag_version(req_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH));
 	if (known == version) {
+		int64_t ms = http_now_ms();
+
 		free(text);
-		/* first pass of a long poll: park; woken by a change or the deadline */
-		if (wait > 0 && r->wait_until == 0) {
-			req_suspend(r, now + wait);
+		/* a long poll parks until a change or its deadline; a wake-up for somebody
+		 * else's change finds the same version and parks again */
+		if (wait > 0 && (r->wait_until == 0 || ms < r->wait_until)) {
+			req_suspend(r, r->wait_until ? r->wait_until : ms + wait * 1000);
 			if (r->suspended)
 				return VR_OK;
 		}

@@ -1,10 +1,9 @@
 /* routes_policy.c - mail policy: GET/PATCH /api/v1/policy, /api/v1/domains[/{id}],
  * /api/v1/networks[/{id}], POST /api/v1/policy/verify-cache/flush.
  *
- * Every change runs through change_commit(): the change, a new configuration version
- * (snapshot.c) and an audit event carrying the before and after values commit in one
- * transaction; then parked agent long polls are woken (http_wake) so the data plane
- * picks the change up at once.
+ * Every change runs through config_change() (snapshot.c): the change, a new
+ * configuration version and an audit event with the before and after values commit in
+ * one transaction, and waiting agents are woken.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,50 +14,6 @@
 #include "routes.h"
 #include "snapshot.h"
 #include "vrtime.h"
-
-struct change {
-	struct req *r;
-	enum vr_err (*apply)(struct db *db, void *arg);
-	void *arg;
-	const char *action, *target;
-	json_t *before, *after; /* borrowed, may be NULL */
-	int64_t version;
-};
-
-/* change_tx - apply, version, audit: one transaction */
-static enum vr_err change_tx(struct db *db, void *arg)
-{
-	struct change *c = arg;
-	int64_t now = vr_now();
-	enum vr_err e = c->apply(db, c->arg);
-	json_t *d;
-	char *detail;
-
-	if (e != VR_OK)
-		return e;
-	e = snapshot_commit(db, c->r->who.username, c->action, now, &c->version);
-	if (e != VR_OK)
-		return e;
-	d = json_pack("{s:O?, s:O?, s:I}", "before", c->before, "after", c->after, "version",
-		      (json_int_t)c->version);
-	detail = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(d);
-	VR_CHECK_ALLOC(detail);
-	e = db_audit_add(db, c->r->who.username, c->action, c->target, true, c->r->client_ip,
-			 detail, now);
-	free(detail);
-	return e;
-}
-
-/* change_commit - run a change; wake agents waiting for a new version */
-static enum vr_err change_commit(struct db *db, struct change *c)
-{
-	enum vr_err e = db_tx(db, change_tx, c);
-
-	if (e == VR_OK)
-		http_wake();
-	return e;
-}
 
 /* ---- policy ---------------------------------------------------------------------- */
 
@@ -246,13 +201,13 @@ enum vr_err h_policy_patch(struct req *r)
 #undef SEEN
 	e = policy_validate(r, &p);
 	if (e == VR_OK) {
-		struct change c = {r, apply_policy, &p, "policy.update", "policy", before, NULL, 0};
+		struct config_change c = {r, apply_policy, &p, "policy.update", "policy", before, NULL, 0};
 
 		after = json_policy(&p, 0);
 		c.after = after;
 		json_object_del(before, "version");
 		json_object_del(after, "version");
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 		json_decref(after);
 		if (e == VR_OK) {
 			json_decref(before);
@@ -282,14 +237,14 @@ enum vr_err h_verify_flush(struct req *r)
 	struct db_policy p;
 	struct db *db;
 	enum vr_err e;
-	struct change c = {r, apply_flush, &p, "policy.verify_cache_flush", "policy", NULL, NULL,
+	struct config_change c = {r, apply_flush, &p, "policy.verify_cache_flush", "policy", NULL, NULL,
 			   0};
 
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
 	if ((e = db_policy_get(db, &p)) != VR_OK)
 		return req_fail(r, e, NULL, "cannot read the policy");
-	e = change_commit(db, &c);
+	e = config_change(db, &c);
 	db_policy_clear(&p);
 	if (e != VR_OK)
 		return req_fail(r, e, NULL, "cannot flush");
@@ -401,9 +356,9 @@ enum vr_err h_domains_create(struct req *r)
 	}
 	after = json_domain(&d);
 	{
-		struct change c = {r, apply_domain_add, &d, "domain.create", d.name, NULL, after, 0};
+		struct config_change c = {r, apply_domain_add, &d, "domain.create", d.name, NULL, after, 0};
 
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 	}
 	if (e == VR_E_CONFLICT)
 		req_fail(r, e, "name", "the domain %s exists already", d.name);
@@ -470,12 +425,12 @@ enum vr_err h_domains_patch(struct req *r)
 	if (seen & 8)
 		d.verify_recipients = in.verify_recipients;
 	if ((e = domain_validate(r, &d)) == VR_OK) {
-		struct change c = {r, apply_domain_update, &d, "domain.update", d.name, before, NULL,
+		struct config_change c = {r, apply_domain_update, &d, "domain.update", d.name, before, NULL,
 				   0};
 
 		after = json_domain(&d);
 		c.after = after;
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 		if (e == VR_OK) {
 			json_decref(before);
 			db_domain_clear(&d);
@@ -512,10 +467,10 @@ enum vr_err h_domains_delete(struct req *r)
 		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such domain" : "cannot read");
 	before = json_domain(&d);
 	{
-		struct change c = {r, apply_domain_delete, d.id, "domain.delete", d.name, before,
+		struct config_change c = {r, apply_domain_delete, d.id, "domain.delete", d.name, before,
 				   NULL, 0};
 
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 	}
 	json_decref(before);
 	db_domain_clear(&d);
@@ -593,9 +548,9 @@ enum vr_err h_networks_create(struct req *r)
 	n.created_at = vr_now();
 	after = json_network(&n);
 	{
-		struct change c = {r, apply_network_add, &n, "network.create", cidr, NULL, after, 0};
+		struct config_change c = {r, apply_network_add, &n, "network.create", cidr, NULL, after, 0};
 
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 	}
 	if (e != VR_OK) {
 		json_decref(after);
@@ -626,10 +581,10 @@ enum vr_err h_networks_delete(struct req *r)
 		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such network" : "cannot read");
 	before = json_network(&n);
 	{
-		struct change c = {r, apply_network_delete, n.id, "network.delete", n.cidr, before,
+		struct config_change c = {r, apply_network_delete, n.id, "network.delete", n.cidr, before,
 				   NULL, 0};
 
-		e = change_commit(db, &c);
+		e = config_change(db, &c);
 	}
 	json_decref(before);
 	db_network_clear(&n);

@@ -20,4 +20,20 @@ json_t *snapshot_build(struct db *db, int64_t version, int64_t now);
 enum vr_err snapshot_commit(struct db *db, const char *actor, const char *reason,
 			    int64_t now, int64_t *version);
 
+struct req;
+
+/* A change of what the data plane runs (policy, domains, networks, lists, preferences). */
+struct config_change {
+	struct req *r;                                 /* who, from where (audit) */
+	enum vr_err (*apply)(struct db *db, void *arg); /* the change itself */
+	void *arg;
+	const char *action, *target;                   /* audit action and target */
+	json_t *before, *after;                        /* borrowed, may be NULL */
+	int64_t version;                               /* out: the new version */
+};
+
+/* config_change - apply, store a new version and audit, in one transaction; then wake
+ * the agents' long polls. apply's errors come back unchanged. */
+enum vr_err config_change(struct db *db, struct config_change *c);
+
 #endif

@@ -114,6 +114,20 @@ static enum vr_err parse_one(json_t *v, const struct jspec *f, void *target,
 		memcpy(slot, &i, sizeof(i));
 		return VR_OK;
 	}
+	case JSPEC_NUMBER: {
+		double d;
+
+		if (!json_is_number(v))
+			return fail(err, VR_E_INVALID_FIELD, f->name, "must be a number");
+		d = json_number_value(v);
+		if (d < (double)f->min || d > (double)f->max) {
+			snprintf(msg, sizeof(msg), "must be between %lld and %lld", (long long)f->min,
+				 (long long)f->max);
+			return fail(err, VR_E_INVALID_FIELD, f->name, msg);
+		}
+		memcpy(slot, &d, sizeof(d));
+		return VR_OK;
+	}
 	case JSPEC_ARRAY: {
 		if (!json_is_array(v))
 			return fail(err, VR_E_INVALID_FIELD, f->name, "must be an array");

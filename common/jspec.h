@@ -25,6 +25,7 @@ enum jspec_type {
 	JSPEC_BOOL,   /* bool */
 	JSPEC_TIME,   /* RFC 3339 string -> int64_t seconds */
 	JSPEC_ENUM,   /* const char * that must be one of choices (NULL-terminated) */
+	JSPEC_NUMBER, /* double; min/max bound the value */
 	JSPEC_ARRAY,  /* json_t * (borrowed) of an array; min/max bound its length; the
 		       * caller checks the items */
 };

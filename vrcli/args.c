@@ -1,7 +1,8 @@
 /*
  * args.c - the option parser behind every vrcli command and the global options.
  *
- * Entry points: args_parse(), args_get(), args_has(), args_print_options(). Only long
+ * Entry points: args_parse(), args_parse_n(), args_get(), args_has(), args_count(),
+ * args_nth(), args_print_options(). Only long
  * options exist, plus -h for help: a script reads better with --owner than with -o.
  * Options may come before or after positional arguments unless the caller asks to stop
  * at the first positional (the global options stop at the command name). Pure apart from
@@ -26,8 +27,32 @@ static int spec_find(const struct args_opt *spec, const char *name, size_t namel
 enum args_status args_parse(struct args *a, const struct args_opt *spec, int argc,
 			    char **argv, bool stop_at_pos, char *err, size_t errlen)
 {
+	return args_parse_n(a, spec, argc, argv, stop_at_pos, ARGS_MAX_POS, err, errlen);
+}
+
+/* record - the value of option K: the last one for args_get(), every one in a->seq */
+static bool record(struct args *a, int k, const char *val, char *err, size_t errlen)
+{
+	if (a->nseq == ARGS_MAX_VALUES) {
+		snprintf(err, errlen, "too many options");
+		return false;
+	}
+	a->seq[a->nseq].opt = k;
+	a->seq[a->nseq].val = val;
+	a->nseq++;
+	a->val[k] = val;
+	return true;
+}
+
+/* args_parse_n - args_parse(), accepting up to MAX_POS (<= ARGS_POS_CAP) positionals */
+enum args_status args_parse_n(struct args *a, const struct args_opt *spec, int argc,
+			      char **argv, bool stop_at_pos, int max_pos, char *err,
+			      size_t errlen)
+{
 	bool only_pos = false;
 
+	if (max_pos < 0 || max_pos > ARGS_POS_CAP)
+		abort(); /* a caller asking for more than struct args holds is our bug */
 	memset(a, 0, sizeof(*a));
 	a->spec = spec;
 	for (int k = 0; spec[k].name; k++)
@@ -42,7 +67,7 @@ enum args_status args_parse(struct args *a, const struct args_opt *spec, int arg
 				a->nrest = argc - i;
 				return ARGS_OK;
 			}
-			if (a->npos == ARGS_MAX_POS) {
+			if (a->npos == max_pos) {
 				snprintf(err, errlen, "too many arguments");
 				return ARGS_ERROR;
 			}
@@ -74,11 +99,14 @@ enum args_status args_parse(struct args *a, const struct args_opt *spec, int arg
 				snprintf(err, errlen, "option '--%s' takes no value", spec[k].name);
 				return ARGS_ERROR;
 			}
-			a->val[k] = "";
+			if (!record(a, k, "", err, errlen))
+				return ARGS_ERROR;
 		} else if (eq) {
-			a->val[k] = eq + 1;
+			if (!record(a, k, eq + 1, err, errlen))
+				return ARGS_ERROR;
 		} else if (i + 1 < argc) {
-			a->val[k] = argv[++i];
+			if (!record(a, k, argv[++i], err, errlen))
+				return ARGS_ERROR;
 		} else {
 			snprintf(err, errlen, "option '--%s' needs a value (--%s %s)", spec[k].name,
 				 spec[k].name, spec[k].metavar);
@@ -114,6 +142,27 @@ const char *args_get(const struct args *a, const char *name)
 bool args_has(const struct args *a, const char *name)
 {
 	return a->val[spec_index(a, name)] != NULL;
+}
+
+/* args_count - how many times option NAME was given (for repeatable options) */
+int args_count(const struct args *a, const char *name)
+{
+	int k = spec_index(a, name), n = 0;
+
+	for (int i = 0; i < a->nseq; i++)
+		n += a->seq[i].opt == k;
+	return n;
+}
+
+/* args_nth - the value of the Nth (from 0) occurrence of option NAME, or NULL */
+const char *args_nth(const struct args *a, const char *name, int n)
+{
+	int k = spec_index(a, name);
+
+	for (int i = 0; i < a->nseq; i++)
+		if (a->seq[i].opt == k && n-- == 0)
+			return a->seq[i].val;
+	return NULL;
 }
 
 /* spelling - "--NAME METAVAR" (or "--NAME") of option O into BUF; returns its length */

@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "kv.h"
+#include "table.h"
 #include "vrcli.h"
 
 struct command {
@@ -75,6 +77,73 @@ static const struct args_opt audit_opts[] = {
 	{NULL, NULL, NULL},
 };
 
+static const struct args_opt domains_add_opts[] = {
+	{"internal-host", "H", "the internal mail server to relay to (required)"},
+	{"internal-port", "N", "its SMTP port (default 25)"},
+	{"no-verify", NULL, "do not verify recipients with the internal server"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt domains_set_opts[] = {
+	{"name", "N", "rename the domain"},
+	{"internal-host", "H", "the internal mail server to relay to"},
+	{"internal-port", "N", "its SMTP port"},
+	{"verify", NULL, "verify recipients with the internal server"},
+	{"no-verify", NULL, "do not verify recipients"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt networks_add_opts[] = {
+	{"description", "TEXT", "what the network is (at most 200 characters)"},
+	{NULL, NULL, NULL},
+};
+
+/* the options `directories add` and `directories set` share come first in both */
+#define DIRECTORY_OPTS                                                                     \
+	{"name", "N", "profile name, unique"},                                              \
+	{"kind", "ad|openldap", "directory kind; new profiles take its search presets"},   \
+	{"uri", "URI", "ldaps://host[:port] or ldap://host[:port]; repeat for fail-over"}, \
+	{"base-dn", "DN", "where users are searched"},                                      \
+	{"ca-file", "FILE", "absolute path of the CA bundle on the appliance"},             \
+	{"bind-dn", "DN", "service account to search with"},                                \
+	{"bind-password-stdin", NULL, "read the service account's password from stdin"},  \
+	{"netbios-domain", "D", "accept logins D\\user"},                                  \
+	{"user-filter", "FILTER", "LDAP filter with {login} (default: the kind's)"},        \
+	{"group-role", "DN=ROLE", "members of group DN get ROLE; repeat for more groups"},  \
+	{"position", "N", "place in the login order (default: last)"}
+
+static const struct args_opt dirs_add_opts[] = {
+	DIRECTORY_OPTS,
+	{"starttls", NULL, "use StartTLS (required with ldap:// URIs)"},
+	{"no-verify-cert", NULL, "do not verify the server's certificate (unsafe)"},
+	{"disabled", NULL, "create the profile disabled"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt dirs_set_opts[] = {
+	DIRECTORY_OPTS,
+	{"starttls", NULL, "use StartTLS"},
+	{"no-starttls", NULL, "do not use StartTLS"},
+	{"no-group-roles", NULL, "remove every group-to-role mapping"},
+	{"verify-cert", NULL, "verify the server's certificate"},
+	{"no-verify-cert", NULL, "do not verify the server's certificate (unsafe)"},
+	{"enable", NULL, "use the profile for logins"},
+	{"disable", NULL, "skip the profile at login"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt dirs_test_opts[] = {
+	{"login", "USER", "also look up USER and their groups"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt users_list_opts[] = {
+	{"query", "Q", "only users whose name, display name or address contains Q"},
+	{"limit", "N", "users per page (server default 100, at most 500)"},
+	{"all", NULL, "follow the pages to the end (--json: one merged array)"},
+	{NULL, NULL, NULL},
+};
+
 static enum vrcli_exit cmd_help(struct vrcli *v, const struct args *a);
 
 static const struct command commands[] = {
@@ -96,6 +165,53 @@ static const struct command commands[] = {
 	 "[--actor A] [--action X] [--outcome success|failure] [--since T] [--until T] "
 	 "[--limit N] [--all]",
 	 "show audit events, newest first", audit_opts, 0, 0, cmd_audit},
+	{"policy", "show", "", "show the mail policy", no_opts, 0, 0, cmd_policy_show},
+	{"policy", "set", "KEY=VALUE...",
+	 "change mail policy settings (keys as 'policy show' names them; KEY= clears)", no_opts,
+	 1, ARGS_POS_CAP, cmd_policy_set},
+	{"policy", "flush-verify-cache", "",
+	 "make the agents forget their recipient verification results", no_opts, 0, 0,
+	 cmd_policy_flush},
+	{"domains", "list", "", "list the relay domains", no_opts, 0, 0, cmd_domains_list},
+	{"domains", "show", "ID", "show a relay domain", no_opts, 1, 1, cmd_domains_show},
+	{"domains", "add", "NAME --internal-host H [--internal-port N] [--no-verify]",
+	 "add a relay domain", domains_add_opts, 1, 1, cmd_domains_add},
+	{"domains", "set", "ID [--name N] [--internal-host H] [--internal-port N] "
+	 "[--verify|--no-verify]",
+	 "change a relay domain", domains_set_opts, 1, 1, cmd_domains_set},
+	{"domains", "remove", "ID", "remove a relay domain", no_opts, 1, 1, cmd_domains_remove},
+	{"networks", "list", "", "list the internal networks", no_opts, 0, 0, cmd_networks_list},
+	{"networks", "add", "CIDR [--description TEXT]", "add an internal network",
+	 networks_add_opts, 1, 1, cmd_networks_add},
+	{"networks", "remove", "ID", "remove an internal network", no_opts, 1, 1,
+	 cmd_networks_remove},
+	{"agents", NULL, "", "list the data-plane agents and their state", no_opts, 0, 0,
+	 cmd_agents},
+	{"directories", "list", "", "list the directory profiles in login order", no_opts, 0, 0,
+	 cmd_dirs_list},
+	{"directories", "show", "ID", "show a directory profile", no_opts, 1, 1, cmd_dirs_show},
+	{"directories", "add",
+	 "--name N --kind ad|openldap --uri URI [--uri URI...] --base-dn DN [--starttls] "
+	 "[--ca-file F] [--bind-dn DN] [--bind-password-stdin] [--netbios-domain D] "
+	 "[--user-filter F] [--group-role DN=ROLE...] [--no-verify-cert] [--disabled] "
+	 "[--position N]",
+	 "add a directory profile (the bind password only ever from stdin)", dirs_add_opts, 0,
+	 0, cmd_dirs_add},
+	{"directories", "set", "ID [the options of add] [--no-starttls] [--no-group-roles] "
+	 "[--verify-cert] [--enable|--disable]",
+	 "change a directory profile (an empty password line on stdin removes it)",
+	 dirs_set_opts, 1, 1, cmd_dirs_set},
+	{"directories", "remove", "ID", "remove a directory profile (its users stay)", no_opts,
+	 1, 1, cmd_dirs_remove},
+	{"directories", "test", "ID [--login USER]",
+	 "test a profile step by step; exit 0 only when every step passes, else 1",
+	 dirs_test_opts, 1, 1, cmd_dirs_test},
+	{"users", "list", "[--query Q] [--limit N] [--all]", "list users by name",
+	 users_list_opts, 0, 0, cmd_users_list},
+	{"users", "show", "ID", "show a user", no_opts, 1, 1, cmd_users_show},
+	{"users", "set-role", "ID admin|helpdesk|auditor|user|none",
+	 "override a directory user's role ('none' returns to the directory's)", no_opts, 2, 2,
+	 cmd_users_set_role},
 	{"help", NULL, "[COMMAND [SUBCOMMAND]]", "show this help, or a command's", no_opts, 0, 2,
 	 cmd_help},
 };
@@ -121,10 +237,15 @@ static void command_help(const struct command *c, FILE *f)
 /* group_help - the subcommands of NAME on F */
 static void group_help(const char *name, FILE *f)
 {
+	int width = 8;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0 && (int)strlen(commands[i].sub) > width)
+			width = (int)strlen(commands[i].sub);
 	fprintf(f, "usage: vrcli [GLOBAL OPTIONS] %s SUBCOMMAND [ARGS]\n\nSubcommands:\n", name);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0)
-			fprintf(f, "  %-8s %s\n", commands[i].sub, commands[i].summary);
+			fprintf(f, "  %-*s %s\n", width, commands[i].sub, commands[i].summary);
 	fprintf(f, "\nRun 'vrcli %s SUBCOMMAND --help' for its options.\n", name);
 }
 
@@ -135,14 +256,23 @@ void commands_help(FILE *f)
 	      "vrcli drives a vrgate appliance through its REST API: tables for people,\n"
 	      "--json for scripts.\n\nGlobal options (before the command):\n",
 	      f);
+	int width = 15;
+
 	args_print_options(vrcli_global_opts, f);
 	fputs("\nCommands:\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
-		char name[32];
+		int n = (int)strlen(commands[i].name) +
+			(commands[i].sub ? 1 + (int)strlen(commands[i].sub) : 0);
+
+		if (n > width)
+			width = n;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		char name[64];
 
 		snprintf(name, sizeof(name), "%s%s%s", commands[i].name, commands[i].sub ? " " : "",
 			 commands[i].sub ? commands[i].sub : "");
-		fprintf(f, "  %-15s %s\n", name, commands[i].summary);
+		fprintf(f, "  %-*s %s\n", width, name, commands[i].summary);
 	}
 	fputs("\nRun 'vrcli COMMAND --help' for a command's options.\n\n"
 	      "Settings: a flag wins over the environment (VRCLI_URL, VRCLI_TOKEN), which wins\n"
@@ -244,7 +374,9 @@ enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv)
 	}
 	if (c->sub)
 		skip = 2;
-	switch (args_parse(&a, c->opts, argc - skip, argv + skip, false, err, sizeof(err))) {
+	switch (args_parse_n(&a, c->opts, argc - skip, argv + skip, false,
+			     c->max_args > ARGS_MAX_POS ? c->max_args : ARGS_MAX_POS, err,
+			     sizeof(err))) {
 	case ARGS_HELP:
 		command_help(c, stdout);
 		return VRCLI_EXIT_OK;
@@ -374,4 +506,100 @@ void vrcli_days_from_now(long days, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* vrcli_print_object - O's members, in the API's order, as a "key:" value table on stdout */
+void vrcli_print_object(const json_t *o)
+{
+	struct table *t = table_new(2, NULL);
+	const char *key;
+	const json_t *val;
+
+	json_object_foreach((json_t *)o, key, val) {
+		char *label, *text = kv_text(val);
+
+		if (asprintf(&label, "%s:", key) < 0)
+			abort();
+		table_add(t, (const char *[]){label, text});
+		free(label);
+		free(text);
+	}
+	table_print(t, stdout);
+	table_free(t);
+}
+
+/* vrcli_item_path - "COLLECTION/ID" with ID percent-encoded; free() it */
+char *vrcli_item_path(const char *collection, const char *id)
+{
+	char *enc = http_escape(id), *path;
+
+	if (asprintf(&path, "%s/%s", collection, enc) < 0)
+		abort();
+	free(enc);
+	return path;
+}
+
+/* vrcli_show - METHOD PATH with BODY (or NULL); the reply object shown (or its JSON) */
+enum vrcli_exit vrcli_show(struct vrcli *v, const char *method, const char *path,
+			   const json_t *body)
+{
+	struct http_reply r;
+	enum vrcli_exit rc;
+
+	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+		return rc;
+	rc = http_call(v->http, method, path, body, &r);
+	if (rc == VRCLI_EXIT_OK && !json_is_object(r.body)) {
+		fprintf(stderr, "vrcli: the server's reply to %s %s is not a JSON object\n",
+			method, path);
+		rc = VRCLI_EXIT_OTHER;
+	} else if (rc == VRCLI_EXIT_OK) {
+		if (v->json)
+			vrcli_print_json(r.body);
+		else
+			vrcli_print_object(r.body);
+	}
+	http_reply_free(&r);
+	return rc;
+}
+
+/* vrcli_list - GET PATH; *items is its items array, borrowed from *r (free *r after) */
+enum vrcli_exit vrcli_list(struct vrcli *v, const char *path, struct http_reply *r,
+			   const json_t **items)
+{
+	enum vrcli_exit rc;
+
+	memset(r, 0, sizeof(*r));
+	*items = NULL;
+	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+		return rc;
+	rc = http_call(v->http, "GET", path, NULL, r);
+	if (rc != VRCLI_EXIT_OK)
+		return rc;
+	*items = json_object_get(r->body, "items");
+	if (!json_is_array(*items)) {
+		fprintf(stderr, "vrcli: the server's reply to GET %s has no items array\n", path);
+		return VRCLI_EXIT_OTHER;
+	}
+	return VRCLI_EXIT_OK;
+}
+
+/* vrcli_remove - DELETE COLLECTION/ID; "Removed WHAT ID." unless --json */
+enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char *id,
+			     const char *what)
+{
+	struct http_reply r;
+	enum vrcli_exit rc;
+	char *path;
+
+	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+		return rc;
+	path = vrcli_item_path(collection, id);
+	rc = http_call(v->http, "DELETE", path, NULL, &r);
+	free(path);
+	/* 204 has no body: --json prints nothing, the exit code says it all */
+	if (rc == VRCLI_EXIT_OK && !v->json)
+		printf("Removed %s %s.\n", what, id);
+	http_reply_free(&r);
+	return rc;
 }

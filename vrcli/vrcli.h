@@ -4,7 +4,8 @@
  * Owns: struct vrcli, the state of one run (global options, the resolved URL and token,
  * the loaded config file, the HTTP client); the handler signature; and the helpers every
  * handler uses (implemented in commands.c): requiring a URL or a token, usage errors,
- * printing JSON, reading JSON members.
+ * printing JSON, reading JSON members, and the show/list/remove calls that the admin
+ * commands (policy, domains, networks, directories, users) share.
  *
  * Ownership: main() owns struct vrcli and everything in it; handlers borrow it. Strings
  * returned by vrcli_jstr() are borrowed from the json_t they were read from.
@@ -68,6 +69,24 @@ const char *vrcli_or(const char *s, const char *dflt);
 enum vrcli_exit vrcli_parse_long(const char *option, const char *s, long min, long max,
 				 long *out);
 
+/* vrcli_print_object - O's members, in the API's order, as a "key:" value table on stdout */
+void vrcli_print_object(const json_t *o);
+
+/* vrcli_item_path - "COLLECTION/ID" with ID percent-encoded; free() it */
+char *vrcli_item_path(const char *collection, const char *id);
+
+/* vrcli_show - METHOD PATH with BODY (or NULL); the reply object shown (or its JSON) */
+enum vrcli_exit vrcli_show(struct vrcli *v, const char *method, const char *path,
+			   const json_t *body);
+
+/* vrcli_list - GET PATH; *items is its items array, borrowed from *r (free *r after) */
+enum vrcli_exit vrcli_list(struct vrcli *v, const char *path, struct http_reply *r,
+			   const json_t **items);
+
+/* vrcli_remove - DELETE COLLECTION/ID; "Removed WHAT ID." unless --json */
+enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char *id,
+			     const char *what);
+
 /* vrcli_days_from_now - RFC 3339 UTC time DAYS days from now, into BUF (>= 21 bytes) */
 void vrcli_days_from_now(long days, char *buf, size_t len);
 
@@ -80,5 +99,26 @@ enum vrcli_exit cmd_tokens_create(struct vrcli *v, const struct args *a); /* cmd
 enum vrcli_exit cmd_tokens_list(struct vrcli *v, const struct args *a);	  /* cmd_tokens.c */
 enum vrcli_exit cmd_tokens_revoke(struct vrcli *v, const struct args *a); /* cmd_tokens.c */
 enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a);	/* cmd_audit.c */
+enum vrcli_exit cmd_policy_show(struct vrcli *v, const struct args *a);	 /* cmd_policy.c */
+enum vrcli_exit cmd_policy_set(struct vrcli *v, const struct args *a);	 /* cmd_policy.c */
+enum vrcli_exit cmd_policy_flush(struct vrcli *v, const struct args *a); /* cmd_policy.c */
+enum vrcli_exit cmd_domains_list(struct vrcli *v, const struct args *a); /* cmd_policy.c */
+enum vrcli_exit cmd_domains_show(struct vrcli *v, const struct args *a); /* cmd_policy.c */
+enum vrcli_exit cmd_domains_add(struct vrcli *v, const struct args *a);	 /* cmd_policy.c */
+enum vrcli_exit cmd_domains_set(struct vrcli *v, const struct args *a);	 /* cmd_policy.c */
+enum vrcli_exit cmd_domains_remove(struct vrcli *v, const struct args *a); /* cmd_policy.c */
+enum vrcli_exit cmd_networks_list(struct vrcli *v, const struct args *a);  /* cmd_policy.c */
+enum vrcli_exit cmd_networks_add(struct vrcli *v, const struct args *a);   /* cmd_policy.c */
+enum vrcli_exit cmd_networks_remove(struct vrcli *v, const struct args *a); /* cmd_policy.c */
+enum vrcli_exit cmd_agents(struct vrcli *v, const struct args *a);	    /* cmd_agents.c */
+enum vrcli_exit cmd_dirs_list(struct vrcli *v, const struct args *a);	/* cmd_directories.c */
+enum vrcli_exit cmd_dirs_show(struct vrcli *v, const struct args *a);	/* cmd_directories.c */
+enum vrcli_exit cmd_dirs_add(struct vrcli *v, const struct args *a);	/* cmd_directories.c */
+enum vrcli_exit cmd_dirs_set(struct vrcli *v, const struct args *a);	/* cmd_directories.c */
+enum vrcli_exit cmd_dirs_remove(struct vrcli *v, const struct args *a); /* cmd_directories.c */
+enum vrcli_exit cmd_dirs_test(struct vrcli *v, const struct args *a);	/* cmd_directories.c */
+enum vrcli_exit cmd_users_list(struct vrcli *v, const struct args *a);	/* cmd_users.c */
+enum vrcli_exit cmd_users_show(struct vrcli *v, const struct args *a);	/* cmd_users.c */
+enum vrcli_exit cmd_users_set_role(struct vrcli *v, const struct args *a); /* cmd_users.c */
 
 #endif

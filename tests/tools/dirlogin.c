@@ -4,9 +4,11 @@
  *       --uri ldaps://127.0.0.2:636 --ca-file ca.crt --bind-dn DN --base-dn DC=corp,DC=test \
  *       --domain CORP --group admin=CN=vrgate-admins,... LOGIN
  *   dirlogin --test [profile options] [LOGIN]
+ *   dirlogin --threads N [profile options] LOGIN
  *
  * Prints one JSON object on stdout: {result, why, dn, username, display_name, role,
- * addresses, ms} for a login, {ok, steps: [{name, ok, ms, detail}], ms} for --test.
+ * addresses, ms} for a login, {ok, steps: [{name, ok, ms, detail}], ms} for --test,
+ * {threads, results: [result...], ms} for N concurrent logins in one process (--threads).
  * Secrets come from the environment (DIRLOGIN_BIND_PASSWORD, DIRLOGIN_PASSWORD; without
  * the latter, the first line of stdin), never from argv. Exit status: 0 when the login
  * (or every test step) succeeded, 1 when not, 2 on a usage error.
@@ -14,6 +16,8 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,9 @@ struct args {
 	struct dir_group_role groups[MAX_LIST];
 	size_t naddr;
 	bool test;
+	int threads;
 	const char *login;
+	const char *password; /* for --threads */
 };
 
 /* usage - print the options and exit 2 */
@@ -41,7 +47,7 @@ static _Noreturn void usage(void)
 	      "       [--ca-file FILE] [--no-verify] [--net-timeout-ms N] [--op-timeout-ms N]\n"
 	      "       [--bind-dn DN] --base-dn DN [--filter TMPL] [--domain NETBIOS]\n"
 	      "       [--address-attr A]... [--username-attr A] [--display-attr A]\n"
-	      "       [--group ROLE=DN]... LOGIN\n"
+	      "       [--group ROLE=DN]... [--threads N] LOGIN\n"
 	      "env: DIRLOGIN_BIND_PASSWORD; DIRLOGIN_PASSWORD (else the first line of stdin)\n",
 	      stderr);
 	exit(2);
@@ -59,26 +65,44 @@ static double now_ms(void)
 /* parse_args - argv into a; exits on a usage error */
 static void parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_KIND = 256, O_URI, O_NOSTARTTLS, O_CA, O_NOVERIFY, O_NETMS, O_OPMS, O_BINDDN,
-	       O_BASE, O_FILTER, O_DOMAIN, O_ADDR, O_USERATTR, O_DISPATTR, O_GROUP, O_TEST };
+	enum {
+		O_KIND = 256,
+		O_URI,
+		O_NOSTARTTLS,
+		O_CA,
+		O_NOVERIFY,
+		O_NETMS,
+		O_OPMS,
+		O_BINDDN,
+		O_BASE,
+		O_FILTER,
+		O_DOMAIN,
+		O_ADDR,
+		O_USERATTR,
+		O_DISPATTR,
+		O_GROUP,
+		O_TEST,
+		O_THREADS
+	};
 	static const struct option opts[] = {
-		{"kind", required_argument, NULL, O_KIND},
-		{"uri", required_argument, NULL, O_URI},
-		{"no-starttls", no_argument, NULL, O_NOSTARTTLS},
-		{"ca-file", required_argument, NULL, O_CA},
-		{"no-verify", no_argument, NULL, O_NOVERIFY},
-		{"net-timeout-ms", required_argument, NULL, O_NETMS},
-		{"op-timeout-ms", required_argument, NULL, O_OPMS},
-		{"bind-dn", required_argument, NULL, O_BINDDN},
-		{"base-dn", required_argument, NULL, O_BASE},
-		{"filter", required_argument, NULL, O_FILTER},
-		{"domain", required_argument, NULL, O_DOMAIN},
-		{"address-attr", required_argument, NULL, O_ADDR},
-		{"username-attr", required_argument, NULL, O_USERATTR},
-		{"display-attr", required_argument, NULL, O_DISPATTR},
-		{"group", required_argument, NULL, O_GROUP},
-		{"test", no_argument, NULL, O_TEST},
-		{NULL, 0, NULL, 0},
+	    {"kind", required_argument, NULL, O_KIND},
+	    {"uri", required_argument, NULL, O_URI},
+	    {"no-starttls", no_argument, NULL, O_NOSTARTTLS},
+	    {"ca-file", required_argument, NULL, O_CA},
+	    {"no-verify", no_argument, NULL, O_NOVERIFY},
+	    {"net-timeout-ms", required_argument, NULL, O_NETMS},
+	    {"op-timeout-ms", required_argument, NULL, O_OPMS},
+	    {"bind-dn", required_argument, NULL, O_BINDDN},
+	    {"base-dn", required_argument, NULL, O_BASE},
+	    {"filter", required_argument, NULL, O_FILTER},
+	    {"domain", required_argument, NULL, O_DOMAIN},
+	    {"address-attr", required_argument, NULL, O_ADDR},
+	    {"username-attr", required_argument, NULL, O_USERATTR},
+	    {"display-attr", required_argument, NULL, O_DISPATTR},
+	    {"group", required_argument, NULL, O_GROUP},
+	    {"test", no_argument, NULL, O_TEST},
+	    {"threads", required_argument, NULL, O_THREADS},
+	    {NULL, 0, NULL, 0},
 	};
 	struct dir_profile *p = &a->p;
 	int o;
@@ -167,6 +191,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case O_TEST:
 			a->test = true;
 			break;
+		case O_THREADS:
+			a->threads = atoi(optarg);
+			if (a->threads < 1 || a->threads > 64)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -231,8 +260,8 @@ static int run_test(const struct args *a)
 
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(arr, json_pack("{s:s, s:b, s:f, s:s}", "name", steps[i].name,
-						     "ok", steps[i].ok, "ms", steps[i].ms,
-						     "detail", steps[i].detail));
+						     "ok", steps[i].ok, "ms", steps[i].ms, "detail",
+						     steps[i].detail));
 		ok = ok && steps[i].ok;
 	}
 	json_object_set_new(o, "ok", json_boolean(ok));
@@ -269,10 +298,61 @@ static int run_login(const struct args *a)
 	return r == DIR_OK ? 0 : 1;
 }
 
+/* One login of --threads. */
+struct job {
+	const struct args *a;
+	pthread_t thread;
+	enum dir_result r;
+};
+
+/* job_run - one dir_authenticate of --threads */
+static void *job_run(void *arg)
+{
+	struct job *j = arg;
+	struct dir_user u;
+	char why[512];
+
+	j->r = dir_authenticate(&j->a->p, j->a->login, j->a->password, &u, why, sizeof(why));
+	dir_user_clear(&u);
+	return NULL;
+}
+
+/* run_threads - N concurrent logins in this process (the module's thread-safety) */
+static int run_threads(struct args *a)
+{
+	struct job jobs[64];
+	char *pw = read_password();
+	json_t *o = json_object(), *arr = json_array();
+	double t0 = now_ms();
+	bool all_ok = true;
+
+	a->password = pw;
+	for (int i = 0; i < a->threads; i++) {
+		jobs[i].a = a;
+		if (pthread_create(&jobs[i].thread, NULL, job_run, &jobs[i]) != 0)
+			VR_DIE("pthread_create failed");
+	}
+	for (int i = 0; i < a->threads; i++) {
+		pthread_join(jobs[i].thread, NULL);
+		json_array_append_new(arr, json_string(dir_result_name(jobs[i].r)));
+		all_ok = all_ok && jobs[i].r == DIR_OK;
+	}
+	free(pw);
+	json_object_set_new(o, "threads", json_integer(a->threads));
+	json_object_set_new(o, "results", arr);
+	json_object_set_new(o, "ms", json_real(now_ms() - t0));
+	print_json(o);
+	return all_ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
 
+	/* a server closing the connection must not kill us (apid ignores SIGPIPE too) */
+	signal(SIGPIPE, SIG_IGN);
 	parse_args(argc, argv, &a);
-	return a.test ? run_test(&a) : run_login(&a);
+	if (a.test)
+		return run_test(&a);
+	return a.threads > 0 ? run_threads(&a) : run_login(&a);
 }

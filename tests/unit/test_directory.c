@@ -13,19 +13,19 @@ static void escape(void **state)
 	static const struct {
 		const char *in, *want;
 	} t[] = {
-		{"alice", "alice"},
-		{"", ""},
-		{"*", "\\2a"},
-		{")(", "\\29\\28"},
-		{"\\00", "\\5c00"},           /* a backslash and two zeros, as typed */
-		{"admin*)(|(uid=*", "admin\\2a\\29\\28|\\28uid=\\2a"},
-		{"alice)(|(objectClass=*", "alice\\29\\28|\\28objectClass=\\2a"},
-		{"a\\b", "a\\5cb"},
-		{"\xc3\xa9lodie", "\\c3\\a9lodie"}, /* UTF-8 bytes escaped: same value */
-		{"tab\there", "tab\\09here"},
-		{"del\x7f", "del\\7f"},
-		{"alice@corp.test", "alice@corp.test"},
-		{"smtp:a=b,c", "smtp:a=b,c"},
+	    {"alice", "alice"},
+	    {"", ""},
+	    {"*", "\\2a"},
+	    {")(", "\\29\\28"},
+	    {"\\00", "\\5c00"}, /* a backslash and two zeros, as typed */
+	    {"admin*)(|(uid=*", "admin\\2a\\29\\28|\\28uid=\\2a"},
+	    {"alice)(|(objectClass=*", "alice\\29\\28|\\28objectClass=\\2a"},
+	    {"a\\b", "a\\5cb"},
+	    {"\xc3\xa9lodie", "\\c3\\a9lodie"}, /* UTF-8 bytes escaped: same value */
+	    {"tab\there", "tab\\09here"},
+	    {"del\x7f", "del\\7f"},
+	    {"alice@corp.test", "alice@corp.test"},
+	    {"smtp:a=b,c", "smtp:a=b,c"},
 	};
 
 	(void)state;
@@ -55,19 +55,17 @@ static void build_filter(void **state)
 		enum dir_text_rc rc;
 		const char *want;
 	} t[] = {
-		{"(uid={login})", "alice", 64, DIR_TEXT_OK, "(uid=alice)"},
-		{"(uid={login})", "x)(uid=*", 64, DIR_TEXT_OK, "(uid=x\\29\\28uid=\\2a)"},
-		{"(|(uid={login})(mail={login}))", "a*", 64, DIR_TEXT_OK,
-		 "(|(uid=a\\2a)(mail=a\\2a))"},
-		{"{login}{login}", "a", 64, DIR_TEXT_OK, "aa"},
-		{"(proxyAddresses=smtp:{login})", "a@x", 64, DIR_TEXT_OK,
-		 "(proxyAddresses=smtp:a@x)"},
-		{"({login}{)", "a", 64, DIR_TEXT_OK, "(a{)"},
-		{"(uid={login})", "ab", 9, DIR_TEXT_OK, "(uid=ab)"}, /* exactly fits */
-		{"(uid={login})", "ab", 8, DIR_TEXT_TOO_LONG, ""},
-		{"(uid={login})", "*", 8, DIR_TEXT_TOO_LONG, ""}, /* the escaped form counts */
-		{"(uid=alice)", "x", 64, DIR_TEXT_NO_PLACEHOLDER, ""},
-		{"(uid={Login})", "x", 64, DIR_TEXT_NO_PLACEHOLDER, ""},
+	    {"(uid={login})", "alice", 64, DIR_TEXT_OK, "(uid=alice)"},
+	    {"(uid={login})", "x)(uid=*", 64, DIR_TEXT_OK, "(uid=x\\29\\28uid=\\2a)"},
+	    {"(|(uid={login})(mail={login}))", "a*", 64, DIR_TEXT_OK, "(|(uid=a\\2a)(mail=a\\2a))"},
+	    {"{login}{login}", "a", 64, DIR_TEXT_OK, "aa"},
+	    {"(proxyAddresses=smtp:{login})", "a@x", 64, DIR_TEXT_OK, "(proxyAddresses=smtp:a@x)"},
+	    {"({login}{)", "a", 64, DIR_TEXT_OK, "(a{)"},
+	    {"(uid={login})", "ab", 9, DIR_TEXT_OK, "(uid=ab)"}, /* exactly fits */
+	    {"(uid={login})", "ab", 8, DIR_TEXT_TOO_LONG, ""},
+	    {"(uid={login})", "*", 8, DIR_TEXT_TOO_LONG, ""}, /* the escaped form counts */
+	    {"(uid=alice)", "x", 64, DIR_TEXT_NO_PLACEHOLDER, ""},
+	    {"(uid={Login})", "x", 64, DIR_TEXT_NO_PLACEHOLDER, ""},
 	};
 
 	(void)state;
@@ -105,22 +103,22 @@ static void parse_login(void **state)
 		enum dir_text_rc rc;
 		const char *want;
 	} t[] = {
-		{"CORP\\alice", "CORP", DIR_TEXT_OK, "alice"},
-		{"corp\\alice", "CORP", DIR_TEXT_OK, "alice"},
-		{"Corp\\Alice", "corp", DIR_TEXT_OK, "Alice"},
-		{"OTHER\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
-		{"CORPX\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
-		{"COR\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
-		{"\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
-		{"CORP\\", "CORP", DIR_TEXT_BAD_LOGIN, NULL},
-		{"CORP\\a\\b", "CORP", DIR_TEXT_BAD_LOGIN, NULL},
-		{"alice@corp.test", "CORP", DIR_TEXT_OK, "alice@corp.test"},
-		{"alice", "CORP", DIR_TEXT_OK, "alice"},
-		{"CORP\\alice@corp.test", "CORP", DIR_TEXT_OK, "alice@corp.test"},
-		/* no NetBIOS domain (OpenLDAP): the login is taken as it is */
-		{"CORP\\alice", NULL, DIR_TEXT_OK, "CORP\\alice"},
-		{"CORP\\alice", "", DIR_TEXT_OK, "CORP\\alice"},
-		{"olivia", NULL, DIR_TEXT_OK, "olivia"},
+	    {"CORP\\alice", "CORP", DIR_TEXT_OK, "alice"},
+	    {"corp\\alice", "CORP", DIR_TEXT_OK, "alice"},
+	    {"Corp\\Alice", "corp", DIR_TEXT_OK, "Alice"},
+	    {"OTHER\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
+	    {"CORPX\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
+	    {"COR\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
+	    {"\\alice", "CORP", DIR_TEXT_OTHER_DOMAIN, NULL},
+	    {"CORP\\", "CORP", DIR_TEXT_BAD_LOGIN, NULL},
+	    {"CORP\\a\\b", "CORP", DIR_TEXT_BAD_LOGIN, NULL},
+	    {"alice@corp.test", "CORP", DIR_TEXT_OK, "alice@corp.test"},
+	    {"alice", "CORP", DIR_TEXT_OK, "alice"},
+	    {"CORP\\alice@corp.test", "CORP", DIR_TEXT_OK, "alice@corp.test"},
+	    /* no NetBIOS domain (OpenLDAP): the login is taken as it is */
+	    {"CORP\\alice", NULL, DIR_TEXT_OK, "CORP\\alice"},
+	    {"CORP\\alice", "", DIR_TEXT_OK, "CORP\\alice"},
+	    {"olivia", NULL, DIR_TEXT_OK, "olivia"},
 	};
 
 	(void)state;
@@ -170,24 +168,24 @@ static void ad_error(void **state)
 		const char *diag;
 		int code;
 	} t[] = {
-		{"80090308: LdapErr: DSID-0C09042A, comment: AcceptSecurityContext error, "
-		 "data 52e, v3839",
-		 0x52e},
-		{"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, "
-		 "data 775, v1db1",
-		 0x775},
-		{"... data 533, v2580", 0x533},
-		{"data 701", 0x701},
-		{"comment: x, data 52E, v1", 0x52e},
-		{"data 773,", 0x773},
-		{"", -1},
-		{NULL, -1},
-		{"Invalid credentials", -1},
-		{"metadata 52e, v1", -1},
-		{"data xyz, v1", -1},
-		{"data , v1", -1},
-		{"data 52g", -1},
-		{"comment: metadata 1, data 532, v1", 0x532},
+	    {"80090308: LdapErr: DSID-0C09042A, comment: AcceptSecurityContext error, "
+	     "data 52e, v3839",
+	     0x52e},
+	    {"80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, "
+	     "data 775, v1db1",
+	     0x775},
+	    {"... data 533, v2580", 0x533},
+	    {"data 701", 0x701},
+	    {"comment: x, data 52E, v1", 0x52e},
+	    {"data 773,", 0x773},
+	    {"", -1},
+	    {NULL, -1},
+	    {"Invalid credentials", -1},
+	    {"metadata 52e, v1", -1},
+	    {"data xyz, v1", -1},
+	    {"data , v1", -1},
+	    {"data 52g", -1},
+	    {"comment: metadata 1, data 532, v1", 0x532},
 	};
 
 	(void)state;
@@ -206,11 +204,11 @@ static void ad_error_result(void **state)
 		int code;
 		enum dir_result r;
 	} t[] = {
-		{0x52e, DIR_BAD_CREDENTIALS},  {0x525, DIR_BAD_CREDENTIALS},
-		{0x530, DIR_ACCOUNT_DISABLED}, {0x531, DIR_ACCOUNT_DISABLED},
-		{0x532, DIR_PASSWORD_EXPIRED}, {0x533, DIR_ACCOUNT_DISABLED},
-		{0x701, DIR_ACCOUNT_EXPIRED},  {0x773, DIR_PASSWORD_MUST_CHANGE},
-		{0x775, DIR_ACCOUNT_LOCKED},   {0x999, DIR_BAD_CREDENTIALS},
+	    {0x52e, DIR_BAD_CREDENTIALS},  {0x525, DIR_BAD_CREDENTIALS},
+	    {0x530, DIR_ACCOUNT_DISABLED}, {0x531, DIR_ACCOUNT_DISABLED},
+	    {0x532, DIR_PASSWORD_EXPIRED}, {0x533, DIR_ACCOUNT_DISABLED},
+	    {0x701, DIR_ACCOUNT_EXPIRED},  {0x773, DIR_PASSWORD_MUST_CHANGE},
+	    {0x775, DIR_ACCOUNT_LOCKED},   {0x999, DIR_BAD_CREDENTIALS},
 	};
 
 	(void)state;
@@ -233,29 +231,29 @@ static void proxy_addresses(void **state)
 		size_t nproxy;
 		const char *want; /* space-separated, in order */
 	} t[] = {
-		/* alice: mail + primary + two aliases + other types ignored */
-		{V("alice@corp.test"), 1,
-		 V("SMTP:Alice@Corp.Test", "smtp:a.martin@corp.test", "smtp:sales@corp.test",
-		   "X400:c=US;a= ;p=Corp;o=Exchange;s=Martin;", "SIP:alice@corp.test",
-		   "X500:/o=Corp/ou=x/cn=alice"),
-		 6, "alice@corp.test a.martin@corp.test sales@corp.test"},
-		/* the primary first even when listed last */
-		{NULL, 0, V("smtp:b@x.test", "SMTP:a@x.test"), 2, "a@x.test b@x.test"},
-		/* no SMTP: value: mail is the primary */
-		{V("m@x.test"), 1, V("smtp:b@x.test"), 1, "m@x.test b@x.test"},
-		/* mail differs from the primary: primary, then mail, then aliases */
-		{V("m@x.test"), 1, V("smtp:c@x.test", "SMTP:p@x.test"), 2,
-		 "p@x.test m@x.test c@x.test"},
-		/* deduplicated without case */
-		{V("B@X.test"), 1, V("smtp:B@X.TEST", "smtp:b@x.test", "Smtp:b@x.test"), 3,
-		 "b@x.test"},
-		/* two primaries (misconfigured): the first wins, the second is an alias */
-		{NULL, 0, V("SMTP:a@x.test", "SMTP:b@x.test"), 2, "a@x.test b@x.test"},
-		/* junk ignored */
-		{V(""), 1, V("smtp:", "smtp:noat", "smtp:a b@x.test", "smtp:@x.test", "smtp:a@",
-			   "smtp:a@b@c", "SMTP", "x@y.test"),
-		 8, ""},
-		{NULL, 0, NULL, 0, ""},
+	    /* alice: mail + primary + two aliases + other types ignored */
+	    {V("alice@corp.test"), 1,
+	     V("SMTP:Alice@Corp.Test", "smtp:a.martin@corp.test", "smtp:sales@corp.test",
+	       "X400:c=US;a= ;p=Corp;o=Exchange;s=Martin;", "SIP:alice@corp.test",
+	       "X500:/o=Corp/ou=x/cn=alice"),
+	     6, "alice@corp.test a.martin@corp.test sales@corp.test"},
+	    /* the primary first even when listed last */
+	    {NULL, 0, V("smtp:b@x.test", "SMTP:a@x.test"), 2, "a@x.test b@x.test"},
+	    /* no SMTP: value: mail is the primary */
+	    {V("m@x.test"), 1, V("smtp:b@x.test"), 1, "m@x.test b@x.test"},
+	    /* mail differs from the primary: primary, then mail, then aliases */
+	    {V("m@x.test"), 1, V("smtp:c@x.test", "SMTP:p@x.test"), 2,
+	     "p@x.test m@x.test c@x.test"},
+	    /* deduplicated without case */
+	    {V("B@X.test"), 1, V("smtp:B@X.TEST", "smtp:b@x.test", "Smtp:b@x.test"), 3, "b@x.test"},
+	    /* two primaries (misconfigured): the first wins, the second is an alias */
+	    {NULL, 0, V("SMTP:a@x.test", "SMTP:b@x.test"), 2, "a@x.test b@x.test"},
+	    /* junk ignored */
+	    {V(""), 1,
+	     V("smtp:", "smtp:noat", "smtp:a b@x.test", "smtp:@x.test", "smtp:a@", "smtp:a@b@c",
+	       "SMTP", "x@y.test"),
+	     8, ""},
+	    {NULL, 0, NULL, 0, ""},
 	};
 
 	(void)state;
@@ -298,15 +296,15 @@ static void dn_equal(void **state)
 		const char *a, *b;
 		bool eq;
 	} t[] = {
-		{"CN=vrgate-admins,CN=Users,DC=corp,DC=test",
-		 "cn=VRGATE-ADMINS,cn=users,dc=CORP,dc=test", true},
-		{"CN=vrgate-admins, CN=Users, DC=corp, DC=test",
-		 "CN=vrgate-admins,CN=Users,DC=corp,DC=test", true},
-		{"  cn=a,dc=x ", "cn=a,dc=x", true},
-		{"CN=Durand\\, Bob,DC=x", "cn=durand\\2c bob,dc=x", true},
-		{"cn=a,dc=x", "cn=b,dc=x", false},
-		{"cn=a,dc=x", "cn=a,dc=x,dc=y", false},
-		{"cn=a+uid=b,dc=x", "cn=a,dc=x", false},
+	    {"CN=vrgate-admins,CN=Users,DC=corp,DC=test",
+	     "cn=VRGATE-ADMINS,cn=users,dc=CORP,dc=test", true},
+	    {"CN=vrgate-admins, CN=Users, DC=corp, DC=test",
+	     "CN=vrgate-admins,CN=Users,DC=corp,DC=test", true},
+	    {"  cn=a,dc=x ", "cn=a,dc=x", true},
+	    {"CN=Durand\\, Bob,DC=x", "cn=durand\\2c bob,dc=x", true},
+	    {"cn=a,dc=x", "cn=b,dc=x", false},
+	    {"cn=a,dc=x", "cn=a,dc=x,dc=y", false},
+	    {"cn=a+uid=b,dc=x", "cn=a,dc=x", false},
 	};
 
 	(void)state;
@@ -347,8 +345,8 @@ static void refused_before_bind(void **state)
 	static const struct {
 		const char *login, *pw;
 	} t[] = {
-		{"alice", ""}, {"alice", NULL}, {"", "pw"}, {"a\nb", "pw"}, {"OTHER\\alice", "pw"},
-		{"CORP\\", "pw"},
+	    {"alice", ""},  {"alice", NULL},	    {"", "pw"},
+	    {"a\nb", "pw"}, {"OTHER\\alice", "pw"}, {"CORP\\", "pw"},
 	};
 
 	(void)state;
@@ -390,19 +388,19 @@ static void refused_before_bind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(escape),
-		cmocka_unit_test(escape_nul),
-		cmocka_unit_test(build_filter),
-		cmocka_unit_test(build_ad_preset),
-		cmocka_unit_test(parse_login),
-		cmocka_unit_test(login_acceptable),
-		cmocka_unit_test(ad_error),
-		cmocka_unit_test(ad_error_result),
-		cmocka_unit_test(proxy_addresses),
-		cmocka_unit_test(address_add),
-		cmocka_unit_test(dn_equal),
-		cmocka_unit_test(names_and_presets),
-		cmocka_unit_test(refused_before_bind),
+	    cmocka_unit_test(escape),
+	    cmocka_unit_test(escape_nul),
+	    cmocka_unit_test(build_filter),
+	    cmocka_unit_test(build_ad_preset),
+	    cmocka_unit_test(parse_login),
+	    cmocka_unit_test(login_acceptable),
+	    cmocka_unit_test(ad_error),
+	    cmocka_unit_test(ad_error_result),
+	    cmocka_unit_test(proxy_addresses),
+	    cmocka_unit_test(address_add),
+	    cmocka_unit_test(dn_equal),
+	    cmocka_unit_test(names_and_presets),
+	    cmocka_unit_test(refused_before_bind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

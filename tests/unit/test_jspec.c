@@ -11,6 +11,7 @@ struct in {
 	int64_t when;
 	const char *color;
 	json_t *tags;
+	double ratio;
 };
 
 static const char *const colors[] = {"red", "blue", NULL};
@@ -21,6 +22,7 @@ static const struct jspec spec[] = {
 	{"when", JSPEC_TIME, false, 0, 0, NULL, offsetof(struct in, when)},
 	{"color", JSPEC_ENUM, false, 0, 0, colors, offsetof(struct in, color)},
 	{"tags", JSPEC_ARRAY, false, 1, 2, NULL, offsetof(struct in, tags)},
+	{"ratio", JSPEC_NUMBER, false, -10, 10, NULL, offsetof(struct in, ratio)},
 };
 
 static const struct {
@@ -58,6 +60,10 @@ static const struct {
 	{"{\"name\":\"bob\",\"tags\":[]}", VR_E_INVALID_FIELD, "tags"},
 	{"{\"name\":\"bob\",\"tags\":[1,2,3]}", VR_E_INVALID_FIELD, "tags"},
 	{"{\"name\":\"bob\",\"tags\":\"a\"}", VR_E_INVALID_FIELD, "tags"},
+	{"{\"name\":\"bob\",\"ratio\":2.5}", VR_OK, NULL},
+	{"{\"name\":\"bob\",\"ratio\":-10}", VR_OK, NULL},
+	{"{\"name\":\"bob\",\"ratio\":10.01}", VR_E_INVALID_FIELD, "ratio"},
+	{"{\"name\":\"bob\",\"ratio\":\"2\"}", VR_E_INVALID_FIELD, "ratio"},
 };
 
 /* each body gets the expected outcome, naming the expected field */
@@ -71,7 +77,7 @@ static void cases_table(void **state)
 		enum vr_err e = jspec_load(cases[i].body, strlen(cases[i].body), &j, &err);
 
 		if (e == VR_OK)
-			e = jspec_parse(j, spec, 6, &in, NULL, &err);
+			e = jspec_parse(j, spec, 7, &in, NULL, &err);
 		if (e != cases[i].want)
 			fail_msg("case %zu (%s): got %s, want %s", i, cases[i].body, vr_err_str(e),
 				 vr_err_str(cases[i].want));
@@ -95,7 +101,7 @@ static void values_and_presence(void **state)
 
 	(void)state;
 	assert_int_equal(jspec_load(body, strlen(body), &j, &err), VR_OK);
-	assert_int_equal(jspec_parse(j, spec, 6, &in, &seen, &err), VR_OK);
+	assert_int_equal(jspec_parse(j, spec, 7, &in, &seen, &err), VR_OK);
 	assert_string_equal(in.name, "bob");
 	assert_int_equal(in.count, 7);
 	assert_true(in.flag);

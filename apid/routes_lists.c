@@ -1,0 +1,339 @@
+/* routes_lists.c - what the filter decides with: GET/POST /api/v1/lists,
+ * DELETE /api/v1/lists/{id}, GET/PUT /api/v1/me/preferences, GET/PATCH /api/v1/filter,
+ * GET/PATCH /api/v1/domains/{id}/filter.
+ *
+ * Every change goes through config_change() so that it reaches the agents with the next
+ * configuration version (within seconds) and is audited. Personal list entries apply to
+ * every address of their owner; global ones (admin) to everybody. Patterns are
+ * "user@domain", "*@domain" or "domain" (with its subdomains), stored lower-case.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "netaddr.h"
+#include "routes.h"
+#include "snapshot.h"
+#include "vrtime.h"
+
+#define MAX_PERSONAL_ENTRIES 500
+
+/* norm_pattern - lower-case and check a list pattern into out; NULL or the reason */
+const char *list_pattern_check(const char *in, char *out, size_t outsz);
+const char *list_pattern_check(const char *in, char *out, size_t outsz)
+{
+	const char *at, *why;
+	size_t n = strlen(in);
+
+	if (n == 0 || n >= outsz || n > 320)
+		return "must be 1 to 320 characters";
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	at = strrchr(out, '@');
+	if (at == NULL) {
+		why = vr_check_domain(out);
+		return why ? why : NULL;
+	}
+	if ((why = vr_check_domain(at + 1)))
+		return why;
+	if (at == out)
+		return "needs a local part before '@' (or '*@domain')";
+	if (at - out == 1 && out[0] == '*')
+		return NULL;
+	for (const char *p = out; p < at; p++)
+		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '(' || *p == ')' ||
+		    *p == ',' || *p == ';' || *p == ':' || *p == '\\' || *p == '"' || *p == '[' ||
+		    *p == ']' || *p == '*' || (unsigned char)*p >= 0x7f)
+			return "is not an address, *@domain or domain";
+	if (at - out > 64)
+		return "has a local part longer than 64 characters";
+	return NULL;
+}
+
+/* json_entry - the API's ListEntry object */
+static json_t *json_entry(const struct db_list_entry *e)
+{
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:o}", "id", e->id, "kind",
+			 e->kind, "scope", e->owner_id[0] ? "personal" : "global", "owner",
+			 e->owner, "pattern", e->pattern, "comment", e->comment, "created_by",
+			 e->created_by, "created_at", json_time(e->created_at));
+}
+
+/* add_entry - db_lists_list callback */
+static int add_entry(const struct db_list_entry *e, void *arg)
+{
+	json_array_append_new(arg, json_entry(e));
+	return 0;
+}
+
+/* h_lists_list - the caller's entries and the global ones (staff: any user's with owner) */
+enum vr_err h_lists_list(struct req *r)
+{
+	const char *scope = req_query(r, "scope"), *kind = req_query(r, "kind");
+	const char *owner = req_query(r, "owner");
+	bool staff = r->who.role == ROLE_ADMIN || r->who.role == ROLE_HELPDESK ||
+		     r->who.role == ROLE_AUDITOR;
+	struct db_list_filter f = {NULL, kind};
+	json_t *items;
+	struct db *db;
+	enum vr_err e;
+
+	if (kind && strcmp(kind, "allow") && strcmp(kind, "block"))
+		return req_fail(r, VR_E_BAD_PARAMETER, "kind", "must be allow or block");
+	if (scope && strcmp(scope, "global") && strcmp(scope, "personal") && strcmp(scope, "all"))
+		return req_fail(r, VR_E_BAD_PARAMETER, "scope", "must be global, personal or all");
+	if (owner && !staff)
+		return req_fail(r, VR_E_FORBIDDEN, "owner", "only staff see others' lists");
+	if (scope && !strcmp(scope, "all") && !staff)
+		return req_fail(r, VR_E_FORBIDDEN, "scope", "only staff see every list");
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	items = json_array();
+	if (scope && !strcmp(scope, "all")) {
+		e = db_lists_list(db, &f, add_entry, items);
+	} else {
+		e = VR_OK;
+		if (!scope || !strcmp(scope, "global")) {
+			f.owner_id = "";
+			e = db_lists_list(db, &f, add_entry, items);
+		}
+		if (e == VR_OK && (!scope || !strcmp(scope, "personal"))) {
+			struct db_user u;
+
+			f.owner_id = r->who.user_id;
+			if (owner) {
+				if ((e = db_users_by_name(db, owner, &u)) == VR_E_NOT_FOUND) {
+					json_decref(items);
+					return req_fail(r, VR_E_NOT_FOUND, "owner", "no such user");
+				}
+				f.owner_id = e == VR_OK ? u.id : "";
+				if (e == VR_OK)
+					e = db_lists_list(db, &f, add_entry, items);
+				db_user_clear(&u);
+			} else {
+				e = db_lists_list(db, &f, add_entry, items);
+			}
+		}
+	}
+	if (e != VR_OK) {
+		json_decref(items);
+		return req_fail(r, e, NULL, "cannot read the lists");
+	}
+	return reply_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+struct list_in {
+	const char *kind, *pattern, *scope, *comment, *owner;
+};
+
+static const char *const list_kinds[] = {"allow", "block", NULL};
+static const char *const list_scopes[] = {"personal", "global", NULL};
+#define L(f) offsetof(struct list_in, f)
+static const struct jspec list_spec[] = {
+	{"kind", JSPEC_ENUM, true, 0, 0, list_kinds, L(kind)},
+	{"pattern", JSPEC_STRING, true, 1, 320, NULL, L(pattern)},
+	{"scope", JSPEC_ENUM, false, 0, 0, list_scopes, L(scope)},
+	{"comment", JSPEC_STRING, false, 0, 200, NULL, L(comment)},
+	{"owner", JSPEC_STRING, false, 1, 256, NULL, L(owner)},
+};
+
+struct list_add {
+	const char *id, *kind, *owner_id, *pattern, *comment, *by;
+	int64_t now;
+};
+
+/* apply_list_add - config_change callback: enforce the limit, insert */
+static enum vr_err apply_list_add(struct db *db, void *arg)
+{
+	struct list_add *a = arg;
+	int64_t n = 0;
+	enum vr_err e;
+
+	if (a->owner_id[0]) {
+		if ((e = db_lists_count(db, a->owner_id, &n)) != VR_OK)
+			return e;
+		if (n >= MAX_PERSONAL_ENTRIES)
+			return VR_E_RATE_LIMITED; /* mapped to a clear 409 by the handler */
+	}
+	return db_lists_add(db, a->id, a->kind, a->owner_id, a->pattern, a->comment, a->by,
+			    a->now);
+}
+
+/* h_lists_create - add an allow or block entry */
+enum vr_err h_lists_create(struct req *r)
+{
+	struct list_in in = {0};
+	struct list_add a = {0};
+	char pattern[330], id[VR_ID_LEN];
+	const char *why;
+	bool global;
+	struct db *db;
+	struct db_user owner = {0};
+	enum vr_err e;
+	json_t *after;
+
+	if ((e = req_body(r, list_spec, 5, &in, NULL)) != VR_OK)
+		return e;
+	if ((why = list_pattern_check(in.pattern, pattern, sizeof(pattern))))
+		return req_fail(r, VR_E_INVALID_FIELD, "pattern", "%s", why);
+	global = in.scope && !strcmp(in.scope, "global");
+	if (global && r->who.role != ROLE_ADMIN)
+		return req_fail(r, VR_E_FORBIDDEN, "scope", "only admins change the global lists");
+	if (in.owner && global)
+		return req_fail(r, VR_E_INVALID_FIELD, "owner", "global entries have no owner");
+	if (in.owner && r->who.role != ROLE_ADMIN && r->who.role != ROLE_HELPDESK)
+		return req_fail(r, VR_E_FORBIDDEN, "owner",
+				"only admins and helpdesk change others' lists");
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	if (in.owner) {
+		if ((e = db_users_by_name(db, in.owner, &owner)) != VR_OK)
+			return req_fail(r, e == VR_E_NOT_FOUND ? VR_E_INVALID_FIELD : e, "owner",
+					"no such user");
+	}
+	vr_random_id(id);
+	a = (struct list_add){id, in.kind, global ? "" : in.owner ? owner.id : r->who.user_id,
+			      pattern, in.comment, r->who.username, vr_now()};
+	after = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "id", id, "kind", in.kind, "scope",
+			  global ? "global" : "personal", "pattern", pattern, "owner",
+			  global ? NULL : in.owner ? owner.username : r->who.username);
+	{
+		struct config_change c = {r, apply_list_add, &a, "list.create", pattern, NULL,
+					  after, 0};
+
+		e = config_change(db, &c);
+	}
+	json_decref(after);
+	if (e == VR_OK) {
+		struct db_list_entry ent = {id, in.kind, a.owner_id,
+					    global ? NULL : in.owner ? owner.username : r->who.username,
+					    pattern, in.comment, r->who.username, a.now};
+
+		snprintf(r->location, sizeof(r->location), "/api/v1/lists/%s", id);
+		db_user_clear(&owner);
+		return reply_json(r, 201, json_entry(&ent));
+	}
+	db_user_clear(&owner);
+	if (e == VR_E_CONFLICT)
+		return req_fail(r, e, "pattern", "%s is on this %s list already", pattern, in.kind);
+	if (e == VR_E_RATE_LIMITED)
+		return req_fail(r, VR_E_CONFLICT, "pattern",
+				"a user may keep at most %d list entries: remove some first",
+				MAX_PERSONAL_ENTRIES);
+	return req_fail(r, e, NULL, "cannot store the entry");
+}
+
+/* apply_list_delete - config_change callback */
+static enum vr_err apply_list_delete(struct db *db, void *arg)
+{
+	return db_lists_delete(db, arg);
+}
+
+/* h_lists_delete - remove an entry (one's own; staff: users'; admin: global too) */
+enum vr_err h_lists_delete(struct req *r)
+{
+	char *owner = NULL, *kind = NULL, *pattern = NULL;
+	struct db *db;
+	enum vr_err e;
+	bool allowed;
+	json_t *before;
+
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	e = db_lists_get(db, r->params[0], &owner, &kind, &pattern);
+	if (e != VR_OK)
+		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such entry" : "cannot read");
+	allowed = owner[0] == '\0' ? r->who.role == ROLE_ADMIN
+				   : !strcmp(owner, r->who.user_id) || r->who.role == ROLE_ADMIN ||
+					     r->who.role == ROLE_HELPDESK;
+	if (!allowed) {
+		/* somebody else's entry does not exist as far as this caller knows */
+		e = owner[0] ? req_fail(r, VR_E_NOT_FOUND, NULL, "no such entry")
+			     : req_fail(r, VR_E_FORBIDDEN, NULL, "only admins change the global lists");
+	} else {
+		struct config_change c = {r, apply_list_delete, r->params[0], "list.delete",
+					  pattern, NULL, NULL, 0};
+
+		before = json_pack("{s:s, s:s, s:s}", "id", r->params[0], "kind", kind, "pattern",
+				   pattern);
+		c.before = before;
+		e = config_change(db, &c);
+		json_decref(before);
+		if (e != VR_OK)
+			req_fail(r, e, NULL, "cannot remove the entry");
+	}
+	free(owner);
+	free(kind);
+	free(pattern);
+	return e != VR_OK ? e : reply_json(r, 204, NULL);
+}
+
+/* ---- preferences ------------------------------------------------------------------ */
+
+struct prefs_in {
+	const char *newsletter;
+};
+
+static const char *const choices[] = {"default", "deliver", "tag", "quarantine", NULL};
+static const struct jspec prefs_spec[] = {
+	{"newsletter", JSPEC_ENUM, true, 0, 0, choices, offsetof(struct prefs_in, newsletter)},
+};
+
+/* h_prefs_get - the caller's preferences */
+enum vr_err h_prefs_get(struct req *r)
+{
+	char *choice = NULL;
+	struct db *db;
+	enum vr_err e;
+	json_t *j;
+
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	if ((e = db_users_get_newsletter(db, r->who.user_id, &choice)) != VR_OK)
+		return req_fail(r, e, NULL, "cannot read the preferences");
+	j = json_pack("{s:s}", "newsletter", choice);
+	free(choice);
+	return reply_json(r, 200, j);
+}
+
+struct prefs_apply {
+	const char *user_id, *choice;
+};
+
+/* apply_prefs - config_change callback */
+static enum vr_err apply_prefs(struct db *db, void *arg)
+{
+	struct prefs_apply *p = arg;
+
+	return db_users_set_newsletter(db, p->user_id, p->choice);
+}
+
+/* h_prefs_put - replace the caller's preferences */
+enum vr_err h_prefs_put(struct req *r)
+{
+	struct prefs_in in = {0};
+	struct prefs_apply p;
+	struct db *db;
+	enum vr_err e;
+	json_t *after;
+
+	if ((e = req_body(r, prefs_spec, 1, &in, NULL)) != VR_OK)
+		return e;
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	p = (struct prefs_apply){r->who.user_id, in.newsletter};
+	after = json_pack("{s:s}", "newsletter", in.newsletter);
+	{
+		struct config_change c = {r, apply_prefs, &p, "preferences.update", r->who.username,
+					  NULL, after, 0};
+
+		e = config_change(db, &c);
+	}
+	if (e != VR_OK) {
+		json_decref(after);
+		return req_fail(r, e, NULL, "cannot store the preferences");
+	}
+	return reply_json(r, 200, after);
+}
