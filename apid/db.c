@@ -354,3 +354,21 @@ enum vr_err db_read_one(struct db *db, struct db_sql *q, const char *id,
 	sqlite3_reset(st);
 	return e;
 }
+
+/* db_json_col - a JSON text column as a new reference (an empty array when unreadable) */
+json_t *db_json_col(sqlite3_stmt *st, int col)
+{
+	const char *text = (const char *)sqlite3_column_text(st, col);
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+	return j ? j : json_array();
+}
+
+/* db_bind_json - bind a JSON value as compact text */
+void db_bind_json(sqlite3_stmt *st, int idx, const json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	VR_CHECK_ALLOC(text);
+	sqlite3_bind_text(st, idx, text, -1, free);
+}

@@ -38,15 +38,6 @@ void db_directory_clear(struct db_directory *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* json_col - a JSON text column as a new reference (an empty array when unreadable) */
-static json_t *json_col(sqlite3_stmt *st, int col)
-{
-	const char *text = (const char *)sqlite3_column_text(st, col);
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-
-	return j ? j : json_array();
-}
-
 /* read_dir - fill d from a DIR_COLS row */
 static void read_dir(sqlite3_stmt *st, struct db_directory *d)
 {
@@ -55,7 +46,7 @@ static void read_dir(sqlite3_stmt *st, struct db_directory *d)
 	d->name = db_text(st, 1);
 	d->position = sqlite3_column_int64(st, 2);
 	d->kind = db_text(st, 3);
-	d->uris = json_col(st, 4);
+	d->uris = db_json_col(st, 4);
 	d->starttls = sqlite3_column_int(st, 5) != 0;
 	d->ca_file = db_text(st, 6);
 	d->verify_cert = sqlite3_column_int(st, 7) != 0;
@@ -66,10 +57,10 @@ static void read_dir(sqlite3_stmt *st, struct db_directory *d)
 	d->base_dn = db_text(st, 12);
 	d->user_filter = db_text(st, 13);
 	d->netbios_domain = db_text(st, 14);
-	d->address_attrs = json_col(st, 15);
+	d->address_attrs = db_json_col(st, 15);
 	d->username_attr = db_text(st, 16);
 	d->display_attr = db_text(st, 17);
-	d->group_roles = json_col(st, 18);
+	d->group_roles = db_json_col(st, 18);
 	d->enabled = sqlite3_column_int(st, 19) != 0;
 	d->created_at = sqlite3_column_int64(st, 20);
 	d->updated_at = sqlite3_column_int64(st, 21);
@@ -114,15 +105,6 @@ enum vr_err db_directories_get(struct db *db, const char *id, struct db_director
 	return db_read_one(db, &q, id, read_dir_any, out, __func__);
 }
 
-/* bind_json - bind a JSON value as compact text */
-static void bind_json(sqlite3_stmt *st, int idx, const json_t *j)
-{
-	char *text = json_dumps(j, JSON_COMPACT);
-
-	VR_CHECK_ALLOC(text);
-	sqlite3_bind_text(st, idx, text, -1, free);
-}
-
 /* db_directories_put - insert or replace a profile */
 enum vr_err db_directories_put(struct db *db, const struct db_directory *d)
 {
@@ -142,7 +124,7 @@ enum vr_err db_directories_put(struct db *db, const struct db_directory *d)
 	db_bind_text(st, 2, d->name);
 	sqlite3_bind_int64(st, 3, d->position);
 	db_bind_text(st, 4, d->kind);
-	bind_json(st, 5, d->uris);
+	db_bind_json(st, 5, d->uris);
 	sqlite3_bind_int(st, 6, d->starttls);
 	db_bind_text(st, 7, d->ca_file);
 	sqlite3_bind_int(st, 8, d->verify_cert);
@@ -153,10 +135,10 @@ enum vr_err db_directories_put(struct db *db, const struct db_directory *d)
 	db_bind_text(st, 13, d->base_dn);
 	db_bind_text(st, 14, d->user_filter);
 	db_bind_text(st, 15, d->netbios_domain);
-	bind_json(st, 16, d->address_attrs);
+	db_bind_json(st, 16, d->address_attrs);
 	db_bind_text(st, 17, d->username_attr);
 	db_bind_text(st, 18, d->display_attr);
-	bind_json(st, 19, d->group_roles);
+	db_bind_json(st, 19, d->group_roles);
 	sqlite3_bind_int(st, 20, d->enabled);
 	sqlite3_bind_int64(st, 21, d->created_at);
 	sqlite3_bind_int64(st, 22, d->updated_at);

@@ -17,15 +17,6 @@ void db_filter_policy_clear(struct db_filter_policy *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* json_text - a JSON text column as a new reference (empty array when unreadable) */
-static json_t *json_text(sqlite3_stmt *st, int col)
-{
-	const char *t = (const char *)sqlite3_column_text(st, col);
-	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-
-	return j ? j : json_array();
-}
-
 /* db_filter_policy_get - the filter columns of the policy row */
 enum vr_err db_filter_policy_get(struct db *db, struct db_filter_policy *out)
 {
@@ -42,8 +33,8 @@ enum vr_err db_filter_policy_get(struct db *db, struct db_filter_policy *out)
 		memset(out, 0, sizeof(*out));
 		out->virus_action = db_text(st, 0);
 		out->blocklist_action = db_text(st, 1);
-		out->blocked_extensions = json_text(st, 2);
-		out->blocked_types = json_text(st, 3);
+		out->blocked_extensions = db_json_col(st, 2);
+		out->blocked_types = db_json_col(st, 3);
 		out->block_encrypted_archives = sqlite3_column_int(st, 4) != 0;
 		out->outbound_spam_tag = sqlite3_column_double(st, 5);
 		out->outbound_spam_quarantine = sqlite3_column_double(st, 6);
@@ -51,15 +42,6 @@ enum vr_err db_filter_policy_get(struct db *db, struct db_filter_policy *out)
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? VR_OK : rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, __func__);
-}
-
-/* bind_json_text - bind a JSON value as compact text */
-static void bind_json_text(sqlite3_stmt *st, int idx, const json_t *j)
-{
-	char *t = json_dumps(j, JSON_COMPACT);
-
-	VR_CHECK_ALLOC(t);
-	sqlite3_bind_text(st, idx, t, -1, free);
 }
 
 /* db_filter_policy_put - write the filter columns */
@@ -75,8 +57,8 @@ enum vr_err db_filter_policy_put(struct db *db, const struct db_filter_policy *f
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, f->virus_action);
 	db_bind_text(st, 2, f->blocklist_action);
-	bind_json_text(st, 3, f->blocked_extensions);
-	bind_json_text(st, 4, f->blocked_types);
+	bind_db_json_col(st, 3, f->blocked_extensions);
+	bind_db_json_col(st, 4, f->blocked_types);
 	sqlite3_bind_int(st, 5, f->block_encrypted_archives);
 	sqlite3_bind_double(st, 6, f->outbound_spam_tag);
 	sqlite3_bind_double(st, 7, f->outbound_spam_quarantine);

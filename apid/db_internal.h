@@ -31,6 +31,10 @@ void db_read_user(sqlite3_stmt *st, int col, struct db_user *u);
 /* db_read_one - run q (selecting by ?1 = id) and fill out with read(); NOT_FOUND if no row */
 enum vr_err db_read_one(struct db *db, struct db_sql *q, const char *id,
 			void (*read)(sqlite3_stmt *, void *), void *out, const char *func);
+/* db_json_col - a JSON text column as a new reference (an empty array when unreadable) */
+json_t *db_json_col(sqlite3_stmt *st, int col);
+/* db_bind_json - bind a JSON value as compact text */
+void db_bind_json(sqlite3_stmt *st, int idx, const json_t *j);
 /* db_exec_done - step a statement that returns no rows; VR_OK or the mapped error */
 enum vr_err db_exec_done(struct db *db, sqlite3_stmt *st, const char *func);
 
