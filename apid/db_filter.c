@@ -57,8 +57,8 @@ enum vr_err db_filter_policy_put(struct db *db, const struct db_filter_policy *f
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, f->virus_action);
 	db_bind_text(st, 2, f->blocklist_action);
-	bind_db_json_col(st, 3, f->blocked_extensions);
-	bind_db_json_col(st, 4, f->blocked_types);
+	db_bind_json(st, 3, f->blocked_extensions);
+	db_bind_json(st, 4, f->blocked_types);
 	sqlite3_bind_int(st, 5, f->block_encrypted_archives);
 	sqlite3_bind_double(st, 6, f->outbound_spam_tag);
 	sqlite3_bind_double(st, 7, f->outbound_spam_quarantine);
