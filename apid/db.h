@@ -197,6 +197,8 @@ struct db_agent {
 enum vr_err db_agents_seen(struct db *db, const struct db_agent *a);
 enum vr_err db_agents_list(struct db *db, int (*each)(const struct db_agent *, void *),
 			   void *arg);
+/* db_agents_delete - forget an agent (decommissioned); NOT_FOUND when unknown */
+enum vr_err db_agents_delete(struct db *db, const char *name);
 
 /* directory profiles (db_directories.c) */
 struct db_directory {
@@ -343,5 +345,41 @@ struct db_quarantine {
  * ingest key exists (*existing receives that row's id) */
 enum vr_err db_quarantine_add(struct db *db, const struct db_quarantine *q,
 			      const char *const *rcpts, size_t n, char existing[VR_ID_LEN]);
+
+/* the quarantine as users and staff see it (db_quarantine.c) */
+struct db_qitem {
+	const char *id, *recipient, *status, *category, *direction, *sender, *from_addr, *subject,
+		*virus, *spool, *symbols, *unsubscribe, *queue_id, *message_id; /* borrowed */
+	int64_t received_at, size, updated_at;
+	double score;
+	bool has_score, one_click;
+};
+struct db_qfilter {
+	const char *owner_id;       /* only the recipients this user owns; NULL: everybody's */
+	bool hide_admin_only;       /* hide virus and attachment items */
+	const char *recipient, *sender, *text, *category, *status; /* NULL: any */
+	double min_score, max_score;
+	bool has_min, has_max;
+	int64_t since, until;       /* 0: unbounded */
+	int64_t after_time;         /* cursor: items strictly older than (after_time, after_id, */
+	const char *after_id;       /* after_rcpt) in (received_at DESC, id, recipient) order */
+	const char *after_rcpt;
+	int limit;
+};
+/* db_quarantine_list - one page (newest first); *more says whether another follows */
+enum vr_err db_quarantine_list(struct db *db, const struct db_qfilter *f,
+			       int (*each)(const struct db_qitem *, void *), void *arg, bool *more);
+/* db_quarantine_totals - held items per category for the same visibility as f */
+enum vr_err db_quarantine_totals(struct db *db, const struct db_qfilter *f, json_t *out);
+/* db_quarantine_items - every recipient row of message id visible under f (f's other
+ * criteria ignored); each() sees them in recipient order */
+enum vr_err db_quarantine_items(struct db *db, const char *id, const struct db_qfilter *f,
+				int (*each)(const struct db_qitem *, void *), void *arg);
+/* db_quarantine_transition - move (id, recipient) from status `from` to `to`; VR_OK when
+ * it moved, VR_E_CONFLICT when it was not in `from` */
+enum vr_err db_quarantine_transition(struct db *db, const char *id, const char *recipient,
+				     const char *from, const char *to, int64_t now);
+/* db_address_owner - the user id owning address (malloc'd), NOT_FOUND when nobody */
+enum vr_err db_address_owner(struct db *db, const char *address, char **user_id);
 
 #endif

@@ -375,3 +375,19 @@ enum vr_err db_agents_list(struct db *db, int (*each)(const struct db_agent *, v
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
 }
+
+/* db_agents_delete - forget an agent */
+enum vr_err db_agents_delete(struct db *db, const char *name)
+{
+	DB_SQL(q, "DELETE FROM agents WHERE name = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	enum vr_err e;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, name);
+	e = db_exec_done(db, st, __func__);
+	if (e == VR_OK && sqlite3_changes(db->h) == 0)
+		return VR_E_NOT_FOUND;
+	return e;
+}

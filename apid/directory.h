@@ -108,9 +108,10 @@ const char *dir_result_name(enum dir_result r);
 /* dir_authenticate - check login/password against the directory of p; on DIR_OK fill
  * *out (which the caller clears with dir_user_clear), else leave it zeroed. why (may be
  * NULL) receives a short reason for the audit log. Returns within about
- * nuris * network_timeout_ms + a few op_timeout_ms. Note that AD reports a locked
- * account (775) before checking the password: DIR_ACCOUNT_LOCKED alone does not prove
- * the caller knew the password. */
+ * nuris * network_timeout_ms + a few op_timeout_ms. An unknown login costs a bind as
+ * a non-existent DN (with a fixed password) so that it takes as long as a wrong password.
+ * AD reports a locked account (775) before checking the password: DIR_ACCOUNT_LOCKED
+ * alone does not prove the caller knew the password (533, disabled, needs it). */
 enum dir_result dir_authenticate(const struct dir_profile *p, const char *login,
 				 const char *password, struct dir_user *out, char *why,
 				 size_t whysz);

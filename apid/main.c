@@ -25,6 +25,7 @@
 #include "log.h"
 #include "login_dir.h"
 #include "metrics.h"
+#include "mime_view.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "snapshot.h"
@@ -283,6 +284,7 @@ int main(int argc, char **argv)
 	if (load_key(&cf, app.jwt_key) < 0 || bootstrap_admin(&cf, db_get()) < 0 ||
 	    initial_config(db_get()) < 0)
 		goto out;
+	mime_view_init();
 	app.limiter = ratelimit_new(4096, cf.login_window);
 	app.metrics = metrics_new(routes_count);
 	rc = serve(&app, &sigs) < 0 ? 1 : 0;
@@ -290,6 +292,7 @@ int main(int argc, char **argv)
 out:
 	db_thread_done();
 	login_dir_cleanup();
+	mime_view_shutdown();
 	ratelimit_free(app.limiter);
 	metrics_free(app.metrics);
 	sodium_memzero(app.jwt_key, sizeof(app.jwt_key));

@@ -23,6 +23,9 @@ static const char *const q_lists[] = {"scope", "kind", "owner", NULL};
 static const char *const q_messages[] = {"recipient", "sender", "direction", "action", "since",
 					 "until", "limit", "cursor", NULL};
 static const char *const q_stats[] = {"since", "until", NULL};
+static const char *const q_quarantine[] = {"recipient", "sender", "q", "category", "status",
+					   "min_score", "max_score", "since", "until", "limit",
+					   "cursor", NULL};
 static const char *const q_audit[] = {"actor", "action", "outcome", "since", "until",
 				      "limit", "cursor", NULL};
 
@@ -52,6 +55,7 @@ const struct route routes[] = {
 	{"GET", "/api/v1/agent/snapshot", h_agent_snapshot, AGENT, 0, q_snapshot, NULL},
 	{"POST", "/api/v1/agent/heartbeat", h_agent_heartbeat, AGENT, JSON, NULL, NULL},
 	{"GET", "/api/v1/agents", h_agents_list, ROLES_READ_ALL, 0, NULL, NULL},
+	{"DELETE", "/api/v1/agents/{name}", h_agents_delete, ADMIN, 0, NULL, NULL},
 	{"GET", "/api/v1/directories", h_directories_list, ADMIN, 0, NULL, NULL},
 	{"POST", "/api/v1/directories", h_directories_create, ADMIN, JSON, NULL, NULL},
 	{"GET", "/api/v1/directories/{id}", h_directories_get, ADMIN, 0, NULL, NULL},
@@ -75,6 +79,13 @@ const struct route routes[] = {
 	{"POST", "/api/v1/agent/messages", h_agent_messages, AGENT, JSON, NULL, NULL},
 	{"GET", "/api/v1/messages", h_messages_list, STAFF, 0, q_messages, NULL},
 	{"GET", "/api/v1/stats", h_stats, STAFF, 0, q_stats, NULL},
+	{"GET", "/api/v1/quarantine", h_quarantine_list, ROLES_HUMAN, 0, q_quarantine, NULL},
+	{"POST", "/api/v1/quarantine/bulk", h_quarantine_bulk, ROLES_HUMAN, JSON, NULL, NULL},
+	{"GET", "/api/v1/quarantine/{id}", h_quarantine_get, ROLES_HUMAN, 0, NULL, NULL},
+	{"GET", "/api/v1/quarantine/{id}/preview", h_quarantine_preview, ROLES_HUMAN, 0, NULL, NULL},
+	{"GET", "/api/v1/quarantine/{id}/raw", h_quarantine_raw, ROLES_HUMAN, 0, NULL, NULL},
+	{"POST", "/api/v1/quarantine/{id}/{action}", h_quarantine_action, ROLES_HUMAN, JSON, NULL,
+	 NULL},
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -6,7 +6,8 @@
  * routes_agent.c (/api/v1/agent/..., /api/v1/agents), routes_directories.c
  * (/api/v1/directories), routes_users.c (/api/v1/users), routes_lists.c (/api/v1/lists,
  * /api/v1/me/preferences), routes_filter.c (/api/v1/filter, domains' filter),
- * routes_messages.c (agent quarantine and tracking, /api/v1/messages, /api/v1/stats). The table that binds them to methods, paths and roles
+ * routes_messages.c (agent quarantine and tracking, /api/v1/messages, /api/v1/stats),
+ * routes_quarantine.c (/api/v1/quarantine). The table that binds them to methods, paths and roles
  * is routes.c.
  */
 #ifndef VR_ROUTES_H
@@ -42,6 +43,7 @@ enum vr_err h_networks_delete(struct req *r);
 enum vr_err h_agent_snapshot(struct req *r);
 enum vr_err h_agent_heartbeat(struct req *r);
 enum vr_err h_agents_list(struct req *r);
+enum vr_err h_agents_delete(struct req *r);
 enum vr_err h_directories_list(struct req *r);
 enum vr_err h_directories_create(struct req *r);
 enum vr_err h_directories_get(struct req *r);
@@ -64,6 +66,12 @@ enum vr_err h_agent_quarantine(struct req *r);
 enum vr_err h_agent_messages(struct req *r);
 enum vr_err h_messages_list(struct req *r);
 enum vr_err h_stats(struct req *r);
+enum vr_err h_quarantine_list(struct req *r);
+enum vr_err h_quarantine_get(struct req *r);
+enum vr_err h_quarantine_preview(struct req *r);
+enum vr_err h_quarantine_raw(struct req *r);
+enum vr_err h_quarantine_action(struct req *r);
+enum vr_err h_quarantine_bulk(struct req *r);
 
 /* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
 json_t *agents_view(struct db *db);

@@ -162,3 +162,17 @@ enum vr_err h_agents_list(struct req *r)
 		return req_fail(r, VR_E_INTERNAL, NULL, "cannot list agents");
 	return reply_json(r, 200, json_pack("{s:o}", "items", items));
 }
+
+/* h_agents_delete - forget a decommissioned agent (it reappears if it reports again) */
+enum vr_err h_agents_delete(struct req *r)
+{
+	struct db *db;
+	enum vr_err e;
+
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	if ((e = db_agents_delete(db, r->params[0])) != VR_OK)
+		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such agent" : "cannot delete");
+	audit_note(r, db, r->who.username, "agent.delete", r->params[0], true, NULL);
+	return reply_json(r, 204, NULL);
+}

@@ -194,7 +194,7 @@ enum vr_err h_filter_patch(struct req *r)
 		VR_CHECK_ALLOC(f.blocklist_action);
 		after = json_filter(&f);
 		c.after = after;
-		e = config_change(db, &c);
+		e = json_equal(before, after) ? VR_OK : config_change(db, &c);
 		if (e == VR_OK) {
 			json_decref(before);
 			db_filter_policy_clear(&f);
@@ -313,7 +313,7 @@ enum vr_err h_domain_filter_patch(struct req *r)
 
 		after = json_dfilter(&f);
 		c.after = after;
-		e = config_change(db, &c);
+		e = json_equal(before, after) ? VR_OK : config_change(db, &c);
 		if (e == VR_OK) {
 			json_decref(before);
 			free(prefix);

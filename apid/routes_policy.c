@@ -207,7 +207,10 @@ enum vr_err h_policy_patch(struct req *r)
 		c.after = after;
 		json_object_del(before, "version");
 		json_object_del(after, "version");
-		e = config_change(db, &c);
+		/* nothing changes: no new version, no audit event */
+		e = json_equal(before, after) ? VR_OK : config_change(db, &c);
+		if (e == VR_OK && c.version == 0)
+			e = current_version(db, &c.version);
 		json_decref(after);
 		if (e == VR_OK) {
 			json_decref(before);
@@ -430,7 +433,7 @@ enum vr_err h_domains_patch(struct req *r)
 
 		after = json_domain(&d);
 		c.after = after;
-		e = config_change(db, &c);
+		e = json_equal(before, after) ? VR_OK : config_change(db, &c);
 		if (e == VR_OK) {
 			json_decref(before);
 			db_domain_clear(&d);

@@ -105,7 +105,7 @@ CREATE TABLE quarantine_rcpts (
     quarantine_id TEXT NOT NULL REFERENCES quarantine(id) ON DELETE CASCADE,
     recipient     TEXT NOT NULL COLLATE NOCASE,
     status        TEXT NOT NULL DEFAULT 'held'
-        CHECK (status IN ('held','released','deleted','expired')),
+        CHECK (status IN ('held','releasing','released','deleted','expired')),
     received_at   INTEGER NOT NULL,                      -- copied: the user's list is one index walk
     category      TEXT NOT NULL,
     updated_at    INTEGER NOT NULL,

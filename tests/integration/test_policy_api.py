@@ -44,10 +44,6 @@ SETTABLE = ("hostname", "inbound_address", "inbound_port", "outbound_address", "
             "tls_inbound_cert", "tls_inbound_key", "tls_outbound")
 
 
-def uid(prefix):
-    return "%s-%s" % (prefix, uuid.uuid4().hex[:10])
-
-
 def dom(prefix="d"):
     """dom - a fresh domain name"""
     return "%s%s.test" % (prefix, uuid.uuid4().hex[:10])
@@ -611,8 +607,8 @@ def test_domain_create_rejected(admin):
             if r.status != 400 or r.problem["code"] != code or r.problem.get("field") != field:
                 failures.append("%s: %s -> expected 400 %s field %s, got %r" % (
                     what, json.dumps(body)[:120], code, field, r))
-        assert_problem(admin.post(DOMAINS, body=b'{"name": "a.test"', content_type="application/json"),
-                       400, "bad-json")
+        assert_problem(admin.post(DOMAINS, body=b'{"name": "a.test"',
+                                  content_type="application/json"), 400, "bad-json")
         assert_problem(admin.post(DOMAINS, body=b'{"name": "a.test", "internal_host": "h.test"}',
                                   content_type="text/plain"), 415, "unsupported-media-type")
     assert not failures, "\n".join(failures)
@@ -775,6 +771,29 @@ def test_methods_not_allowed(admin):
                              ("PATCH", NETWORKS + "/x"), ("POST", SNAPSHOT),
                              ("GET", HEARTBEAT), ("POST", AGENTS)):
             assert_problem(admin.request(method, path), 405, "method-not-allowed")
+
+
+def test_refused_bodies_and_urls(admin, make_token):
+    agent, _ = make_token("agent")
+    big = b'{"name": "x", "pad": "' + b"p" * (2 * 1024 * 1024) + b'"}'
+    with NoChange(admin):
+        for client, method, path in ((admin, "PATCH", POLICY), (admin, "POST", DOMAINS),
+                                     (admin, "PATCH", DOMAINS + "/x"), (admin, "POST", NETWORKS),
+                                     (agent, "POST", HEARTBEAT)):
+            assert_problem(client.request(method, path, body=b'{"name": "x"}',
+                                          content_type="text/plain"),
+                           415, "unsupported-media-type")
+            assert_problem(client.request_streaming(method, path, big), 413, "payload-too-large")
+        for method, path in (("POST", FLUSH), ("DELETE", DOMAINS + "/x"),
+                             ("DELETE", NETWORKS + "/x")):
+            assert_problem(admin.request(method, path, body=b"{}",
+                                         content_type="application/json"),
+                           413, "payload-too-large")
+        for client, path in ((admin, POLICY + "?w=" + "w" * 3000),
+                             (agent, SNAPSHOT + "?wait=" + "1" * 3000),
+                             (admin, AGENTS + "?w=" + "w" * 3000),
+                             (admin, DOMAINS + "/" + "d" * 3000)):
+            assert_problem(client.get(path), 414, "uri-too-long")
 
 
 # --- snapshot -------------------------------------------------------------------------

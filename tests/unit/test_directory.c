@@ -376,6 +376,25 @@ static void refused_before_bind(void **state)
 			 DIR_CONFIG_ERROR);
 	p.bind_dn = NULL;
 	{
+		static const char *const many[DIR_ADDRESS_ATTRS_MAX + 1] = {"a", "b", "c", "d", "e",
+									    "f", "g", "h", "i"};
+
+		p.address_attrs = many;
+		p.naddress_attrs = DIR_ADDRESS_ATTRS_MAX + 1;
+		assert_int_equal(dir_authenticate(&p, "alice", "pw", &u, why, sizeof(why)),
+				 DIR_CONFIG_ERROR);
+		p.naddress_attrs = 0;
+	}
+	{
+		static const struct dir_group_role agent[] = {{"cn=g", ROLE_AGENT}};
+
+		p.group_roles = agent;
+		p.ngroup_roles = 1;
+		assert_int_equal(dir_authenticate(&p, "alice", "pw", &u, why, sizeof(why)),
+				 DIR_CONFIG_ERROR);
+		p.ngroup_roles = 0;
+	}
+	{
 		static const char *const bad[] = {"http://x"};
 
 		p.uris = bad;

@@ -1,0 +1,190 @@
+/* db_quarantine.c - reading and changing the quarantine index (see db.h).
+ *
+ * Visibility is part of every query: a user's filter joins the recipients with the
+ * user's addresses, so another user's item is simply not found.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "log.h"
+
+#define QCOLS                                                                                      \
+	"q.id, r.recipient, r.status, r.category, q.direction, q.sender, q.from_addr, "           \
+	"q.subject, q.virus, q.spool, q.symbols, q.unsubscribe, q.queue_id, q.message_id, "       \
+	"r.received_at, q.size, r.updated_at, q.score, q.one_click"
+
+/* read_item - a QCOLS row (strings borrowed from the statement) */
+static void read_item(sqlite3_stmt *st, struct db_qitem *it)
+{
+	const char **s[] = {&it->id,      &it->recipient, &it->status,    &it->category,
+			    &it->direction, &it->sender,  &it->from_addr, &it->subject,
+			    &it->virus,   &it->spool,     &it->symbols,   &it->unsubscribe,
+			    &it->queue_id, &it->message_id};
+
+	for (int i = 0; i < 14; i++)
+		*s[i] = (const char *)sqlite3_column_text(st, i);
+	it->received_at = sqlite3_column_int64(st, 14);
+	it->size = sqlite3_column_int64(st, 15);
+	it->updated_at = sqlite3_column_int64(st, 16);
+	it->has_score = sqlite3_column_type(st, 17) != SQLITE_NULL;
+	it->score = sqlite3_column_double(st, 17);
+	it->one_click = sqlite3_column_int(st, 18) != 0;
+}
+
+/* The visibility and search conditions shared by the list and the totals:
+ * ?1 owner, ?2 hide admin-only, ?3 recipient, ?4 sender, ?5 text, ?6 category,
+ * ?7 status, ?8 min score, ?9 max score, ?10 since, ?11 until */
+#define QWHERE                                                                                     \
+	"(?1 IS NULL OR r.recipient IN (SELECT address FROM addresses WHERE user_id = ?1)) "    \
+	"AND (?2 = 0 OR r.category NOT IN ('virus', 'attachment')) "                               \
+	"AND (?3 IS NULL OR r.recipient = ?3) "                                                    \
+	"AND (?4 IS NULL OR q.sender = ?4 COLLATE NOCASE OR q.from_addr = ?4 COLLATE NOCASE) "   \
+	"AND (?5 IS NULL OR instr(lower(coalesce(q.subject, '')), lower(?5)) > 0 OR "             \
+	"instr(lower(coalesce(q.sender, '')), lower(?5)) > 0 OR "                                 \
+	"instr(lower(coalesce(q.from_addr, '')), lower(?5)) > 0) "                                 \
+	"AND (?6 IS NULL OR r.category = ?6) AND (?7 IS NULL OR r.status = ?7) "                   \
+	"AND (?8 IS NULL OR q.score >= ?8) AND (?9 IS NULL OR q.score <= ?9) "                     \
+	"AND (?10 IS NULL OR r.received_at >= ?10) AND (?11 IS NULL OR r.received_at <= ?11) "
+
+/* bind_filter - bind ?1..?11 */
+static void bind_filter(sqlite3_stmt *st, const struct db_qfilter *f)
+{
+	db_bind_text(st, 1, f->owner_id);
+	sqlite3_bind_int(st, 2, f->hide_admin_only);
+	db_bind_text(st, 3, f->recipient);
+	db_bind_text(st, 4, f->sender);
+	db_bind_text(st, 5, f->text);
+	db_bind_text(st, 6, f->category);
+	db_bind_text(st, 7, f->status);
+	if (f->has_min)
+		sqlite3_bind_double(st, 8, f->min_score);
+	if (f->has_max)
+		sqlite3_bind_double(st, 9, f->max_score);
+	db_bind_time(st, 10, f->since);
+	db_bind_time(st, 11, f->until);
+}
+
+/* db_quarantine_list - one page, newest first, keyset-paginated */
+enum vr_err db_quarantine_list(struct db *db, const struct db_qfilter *f,
+			       int (*each)(const struct db_qitem *, void *), void *arg, bool *more)
+{
+	DB_SQL(q, "SELECT " QCOLS " FROM quarantine_rcpts r JOIN quarantine q ON "
+		  "q.id = r.quarantine_id WHERE " QWHERE
+		  "AND (?12 IS NULL OR r.received_at < ?12 OR (r.received_at = ?12 AND "
+		  "(r.quarantine_id > ?13 OR (r.quarantine_id = ?13 AND r.recipient > ?14)))) "
+		  "ORDER BY r.received_at DESC, r.quarantine_id, r.recipient LIMIT ?15");
+	sqlite3_stmt *st = db_prep(db, &q);
+	struct db_qitem it;
+	int rc, n = 0;
+
+	*more = false;
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	bind_filter(st, f);
+	if (f->after_id) {
+		sqlite3_bind_int64(st, 12, f->after_time);
+		db_bind_text(st, 13, f->after_id);
+		db_bind_text(st, 14, f->after_rcpt);
+	}
+	sqlite3_bind_int(st, 15, f->limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == f->limit) {
+			*more = true;
+			break;
+		}
+		read_item(st, &it);
+		each(&it, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* db_quarantine_totals - held items per category */
+enum vr_err db_quarantine_totals(struct db *db, const struct db_qfilter *f, json_t *out)
+{
+	DB_SQL(q, "SELECT r.category, count(*) FROM quarantine_rcpts r JOIN quarantine q ON "
+		  "q.id = r.quarantine_id WHERE " QWHERE " GROUP BY r.category");
+	sqlite3_stmt *st = db_prep(db, &q);
+	struct db_qfilter held = *f;
+	int rc;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	held.status = "held";
+	bind_filter(st, &held);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		json_object_set_new(out, (const char *)sqlite3_column_text(st, 0),
+				    json_integer(sqlite3_column_int64(st, 1)));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* db_quarantine_items - the visible recipient rows of one message */
+enum vr_err db_quarantine_items(struct db *db, const char *id, const struct db_qfilter *f,
+				int (*each)(const struct db_qitem *, void *), void *arg)
+{
+	DB_SQL(q, "SELECT " QCOLS " FROM quarantine_rcpts r JOIN quarantine q ON "
+		  "q.id = r.quarantine_id WHERE r.quarantine_id = ?12 AND "
+		  "(?1 IS NULL OR r.recipient IN (SELECT address FROM addresses WHERE user_id = ?1)) "
+		  "AND (?2 = 0 OR r.category NOT IN ('virus', 'attachment')) ORDER BY r.recipient");
+	sqlite3_stmt *st = db_prep(db, &q);
+	struct db_qitem it;
+	int rc, n = 0;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, f->owner_id);
+	sqlite3_bind_int(st, 2, f->hide_admin_only);
+	db_bind_text(st, 12, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_item(st, &it);
+		each(&it, arg);
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, __func__);
+	return n ? VR_OK : VR_E_NOT_FOUND;
+}
+
+/* db_quarantine_transition - compare-and-set of one recipient's status */
+enum vr_err db_quarantine_transition(struct db *db, const char *id, const char *recipient,
+				     const char *from, const char *to, int64_t now)
+{
+	DB_SQL(q, "UPDATE quarantine_rcpts SET status = ?4, updated_at = ?5 WHERE "
+		  "quarantine_id = ?1 AND recipient = ?2 AND status = ?3");
+	sqlite3_stmt *st = db_prep(db, &q);
+	enum vr_err e;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, recipient);
+	db_bind_text(st, 3, from);
+	db_bind_text(st, 4, to);
+	sqlite3_bind_int64(st, 5, now);
+	e = db_exec_done(db, st, __func__);
+	if (e == VR_OK && sqlite3_changes(db->h) == 0)
+		return VR_E_CONFLICT;
+	return e;
+}
+
+/* db_address_owner - who owns an address */
+enum vr_err db_address_owner(struct db *db, const char *address, char **user_id)
+{
+	DB_SQL(q, "SELECT user_id FROM addresses WHERE address = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	int rc;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, address);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*user_id = db_text(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? VR_OK : rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, __func__);
+}
