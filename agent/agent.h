@@ -8,6 +8,7 @@
 #define VR_AGENT_AGENT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -41,8 +42,9 @@ struct agent {
 	struct apid_client *api; /* NULL without api-url */
 	int64_t applied;         /* version running in Postfix (0: none known) */
 	int64_t flush_generation; /* verify_cache.flush_generation of that version, -1: unknown */
-	int64_t failed;          /* last version that failed to apply (0: none) */
-	time_t failed_at;
+	bool has_failed;         /* the last apply failed: */
+	int64_t failed;          /* its version (0: unreadable) */
+	time_t failed_at;        /* and when */
 	char last_error[4096]; /* "" when the last apply succeeded */
 	char started_at[VR_TIME_LEN];
 	volatile sig_atomic_t *stop;

@@ -111,15 +111,22 @@ bool antipub_unsubscribe_target(const char *value, char *out, size_t outsz)
 	return true;
 }
 
-/* note - append a signal's name to the text, comma-separated, never overflowing */
+/* note - append a signal's name (and up to 48 bytes of detail, cut between UTF-8
+ * characters) to the text, comma-separated; an entry that does not fit is left out */
 static void note(struct antipub_result *r, const char *what, const char *detail)
 {
-	size_t len = strlen(r->signal_text);
+	size_t len = strlen(r->signal_text), dn = 0;
+	int n;
 
-	if (len + 1 >= sizeof(r->signal_text))
-		return;
-	snprintf(r->signal_text + len, sizeof(r->signal_text) - len, "%s%s%s%.48s",
-		 len ? "," : "", what, detail ? ":" : "", detail ? detail : "");
+	if (detail != NULL) {
+		dn = strnlen(detail, 48);
+		while (dn > 0 && detail[dn] != '\0' && ((unsigned char)detail[dn] & 0xc0) == 0x80)
+			dn--;
+	}
+	n = snprintf(r->signal_text + len, sizeof(r->signal_text) - len, "%s%s%s%.*s",
+		     len ? "," : "", what, detail ? ":" : "", (int)dn, detail ? detail : "");
+	if (n < 0 || (size_t)n >= sizeof(r->signal_text) - len)
+		r->signal_text[len] = '\0';
 }
 
 /* is_stamp - true when the header name is an e-mail service's campaign header */

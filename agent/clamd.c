@@ -365,12 +365,13 @@ enum clamd_status clamd_parse_reply(const char *reply, struct clamd_result *out)
 		return CLAMD_CLEAN;
 	}
 	if (n > 6 && strcmp(r + n - 6, " FOUND") == 0) {
-		r[n - 6] = '\0';
 		name = strstr(r, "stream: ");
 		name = name ? name + 8 : r;
-		if (*name != '\0') {
+		while (*name == ' ')
+			name++;
+		if (name < r + n - 6) {
 			out->status = CLAMD_INFECTED;
-			snprintf(out->text, sizeof(out->text), "%.250s", name);
+			snprintf(out->text, sizeof(out->text), "%.*s", (int)(r + n - 6 - name), name);
 			return CLAMD_INFECTED;
 		}
 	}

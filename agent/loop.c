@@ -37,6 +37,18 @@ static void set_error(struct agent *a, const char *prefix, const char *why)
 		VR_LOG_WARN("cannot write %s/last-error: %s", a->conf->state_dir, strerror(errno));
 }
 
+/* file_version - the "version" member of a snapshot text, 0 when unreadable */
+static int64_t file_version(const char *text, size_t len)
+{
+	json_t *j = json_loadb(text, len, 0, NULL);
+	int64_t v = 0;
+
+	if (j && json_is_integer(json_object_get(j, "version")))
+		v = json_integer_value(json_object_get(j, "version"));
+	json_decref(j);
+	return v;
+}
+
 /* agent_load_state - what the state directory says is in force */
 void agent_load_state(struct agent *a)
 {
@@ -57,6 +69,14 @@ void agent_load_state(struct agent *a)
 	free(text);
 }
 
+/* mark_failed - remember that version (0: unreadable) could not be applied, and when */
+static void mark_failed(struct agent *a, int64_t version)
+{
+	a->has_failed = true;
+	a->failed = version;
+	a->failed_at = time(NULL);
+}
+
 /* agent_apply_text - parse, render, apply, record */
 int agent_apply_text(struct agent *a, const char *text, size_t len)
 {
@@ -70,12 +90,12 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 
 	if (snapshot_parse(text, len, &s, err, sizeof(err)) != VR_OK) {
 		set_error(a, "invalid snapshot: ", err);
+		mark_failed(a, file_version(text, len));
 		return -1;
 	}
 	if (render_postfix(s, &local, &cfg, err, sizeof(err)) != VR_OK) {
 		set_error(a, "cannot render the Postfix configuration: ", err);
-		a->failed = s->version;
-		a->failed_at = time(NULL);
+		mark_failed(a, s->version);
 		snapshot_free(s);
 		return -1;
 	}
@@ -90,14 +110,13 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 		snprintf(prefix, sizeof(prefix), "snapshot version %lld not applied: ",
 			 (long long)s->version);
 		set_error(a, prefix, err);
-		a->failed = s->version;
-		a->failed_at = time(NULL);
+		mark_failed(a, s->version);
 		snapshot_free(s);
 		return -1;
 	}
 	a->applied = s->version;
 	a->flush_generation = s->verify_flush_generation;
-	a->failed = 0;
+	a->has_failed = false;
 	a->last_error[0] = '\0';
 	if (state_save_good(c->state_dir, text, len, s->version) < 0)
 		VR_LOG_WARN("cannot record the applied snapshot in %s: %s", c->state_dir,
@@ -120,7 +139,7 @@ void agent_heartbeat(struct agent *a)
 	char err[512];
 	long status;
 
-	if (a->api == NULL)
+	if (a->api == NULL || *a->stop)
 		return;
 	hb.postfix = pf_state_name(pf_status(&a->pf));
 	status = apid_heartbeat(a->api, &hb, err, sizeof(err));
@@ -138,24 +157,12 @@ static void pause_for(struct agent *a, int seconds)
 	}
 }
 
-/* file_version - the "version" member of a snapshot text, 0 when unreadable */
-static int64_t file_version(const char *text, size_t len)
-{
-	json_t *j = json_loadb(text, len, 0, NULL);
-	int64_t v = 0;
-
-	if (j && json_is_integer(json_object_get(j, "version")))
-		v = json_integer_value(json_object_get(j, "version"));
-	json_decref(j);
-	return v;
-}
-
 /* wants - whether a fetched version should be applied now */
 static bool wants(const struct agent *a, int64_t version)
 {
 	if (version != 0 && version == a->applied)
 		return false;
-	if (version != 0 && version == a->failed && time(NULL) - a->failed_at < RETRY_FAILED)
+	if (a->has_failed && version == a->failed && time(NULL) - a->failed_at < RETRY_FAILED)
 		return false;
 	return true;
 }
@@ -190,6 +197,8 @@ int agent_once(struct agent *a)
 /* run_file - the loop over a snapshot file: re-read it every poll-interval */
 static int run_file(struct agent *a)
 {
+	VR_LOG_INFO("watching %s (version in force: %lld)", a->conf->snapshot_file,
+		    (long long)a->applied);
 	while (!*a->stop) {
 		size_t len;
 		char *text = vr_read_file(a->conf->snapshot_file, SNAPSHOT_LIMIT, &len);
@@ -203,6 +212,7 @@ static int run_file(struct agent *a)
 		agent_heartbeat(a);
 		pause_for(a, (int)a->conf->poll_interval);
 	}
+	VR_LOG_INFO("stopping; Postfix keeps running");
 	return 0;
 }
 
@@ -225,7 +235,7 @@ int agent_run(struct agent *a)
 		long status;
 
 		/* a version that failed lately: ask only for newer ones */
-		if (a->failed > have && time(NULL) - a->failed_at < RETRY_FAILED)
+		if (a->has_failed && a->failed > have && time(NULL) - a->failed_at < RETRY_FAILED)
 			have = a->failed;
 		status = apid_get_snapshot(a->api, have, wait, &text, &len, err, sizeof(err));
 		if (*a->stop) {
@@ -240,8 +250,9 @@ int agent_run(struct agent *a)
 			if (status == 200 && wants(a, file_version(text, len))) {
 				agent_apply_text(a, text, len);
 			} else if (status == 200) {
-				/* a version already in force (or failed lately) */
-				pause_for(a, 1);
+				/* a version already in force, or one that failed lately (apid
+				 * cannot hold the request when its version is unreadable) */
+				pause_for(a, wait);
 			} else if (time(NULL) - t0 < wait) {
 				/* apid did not hold the request: do not spin */
 				pause_for(a, wait - (int)(time(NULL) - t0));

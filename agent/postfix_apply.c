@@ -33,6 +33,7 @@ struct saved {
 	char *data; /* NULL when the file did not exist */
 	size_t len;
 	mode_t mode;
+	struct timespec times[2]; /* atime, mtime: put back too (see backdate) */
 };
 
 /* path_join - dir + "/" + name into buf; -1 when too long */
@@ -325,34 +326,53 @@ static enum vr_err check_listeners(const struct pf_instance *in, const struct sn
 	return VR_OK;
 }
 
-/* save_live - remember the live managed files (and their .db) for rollback */
-static size_t save_live(const struct pf_instance *in, struct saved *sv)
+/* free_saved - release the saved contents */
+static void free_saved(struct saved *sv, int n)
 {
-	size_t n = 0;
+	for (int i = 0; i < n; i++)
+		free(sv[i].data);
+}
+
+/* save_live - remember the live managed files (and their .db) for rollback; how many,
+ * or -1 with err set when one cannot be read */
+static int save_live(const struct pf_instance *in, struct saved *sv, char *err, size_t errsz)
+{
+	int n = 0;
 
 	for (int i = 0; pf_managed_files[i]; i++) {
 		for (int db = 0; db < 2; db++) {
 			char path[PATH_MAX];
 			struct stat st;
-			struct saved *s = &sv[n++];
+			struct saved *s;
+
+			if (n >= MAX_MANAGED)
+				VR_DIE("more than %d managed files", MAX_MANAGED);
+			s = &sv[n++];
 
 			snprintf(s->name, sizeof(s->name), "%s%s", pf_managed_files[i],
 				 db ? ".db" : "");
 			path_join(path, sizeof(path), in->config_dir, s->name);
 			s->data = NULL;
-			if (stat(path, &st) == 0) {
-				s->data = vr_read_file(path, FILE_LIMIT, &s->len);
-				s->mode = st.st_mode & 07777;
+			if (stat(path, &st) < 0)
+				continue;
+			s->data = vr_read_file(path, FILE_LIMIT, &s->len);
+			if (s->data == NULL) {
+				snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
+				free_saved(sv, n);
+				return -1;
 			}
+			s->mode = st.st_mode & 07777;
+			s->times[0] = st.st_atim;
+			s->times[1] = st.st_mtim;
 		}
 	}
 	return n;
 }
 
 /* restore_live - put the saved files back; best effort, logged */
-static void restore_live(const struct pf_instance *in, const struct saved *sv, size_t n)
+static void restore_live(const struct pf_instance *in, const struct saved *sv, int n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		char path[PATH_MAX];
 
 		path_join(path, sizeof(path), in->config_dir, sv[i].name);
@@ -360,14 +380,9 @@ static void restore_live(const struct pf_instance *in, const struct saved *sv, s
 			unlink(path);
 		else if (vr_atomic_write(path, sv[i].data, sv[i].len, sv[i].mode) < 0)
 			VR_LOG_ERR("cannot restore %s: %s", path, strerror(errno));
+		else
+			utimensat(AT_FDCWD, path, sv[i].times, 0);
 	}
-}
-
-/* free_saved - release the saved contents */
-static void free_saved(struct saved *sv, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(sv[i].data);
 }
 
 /* install_one - copy STAGING/name over the live name */
@@ -457,7 +472,7 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 	enum pf_state state;
 	enum vr_err e;
 	char why[OUTPUT_SIZE * 2];
-	size_t nsv;
+	int nsv;
 
 	if (mkdir_p(in->queue_dir) < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", in->queue_dir, strerror(errno));
@@ -470,7 +485,8 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 	if ((e = check_listeners(in, s, state == PF_RUNNING, err, errsz)) != VR_OK)
 		return e;
 
-	nsv = save_live(in, sv);
+	if ((nsv = save_live(in, sv, err, errsz)) < 0)
+		return VR_E_UNAVAILABLE;
 	if (install(in, cfg, err, errsz) < 0) {
 		restore_live(in, sv, nsv);
 		free_saved(sv, nsv);

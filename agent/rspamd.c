@@ -105,7 +105,8 @@ static struct curl_slist *add_header(struct curl_slist *h, const char *name, con
 
 	if (value == NULL)
 		return h;
-	len = snprintf(line, sizeof(line), "%s: %s", name, value);
+	/* "Name:" with nothing after the colon makes libcurl drop a header it would add */
+	len = snprintf(line, sizeof(line), *value ? "%s: %s" : "%s:", name, value);
 	if (len < 0 || (size_t)len >= sizeof(line))
 		return h; /* an SMTP value this long is garbage: rspamd does without it */
 	for (char *p = line; *p; p++)

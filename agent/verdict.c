@@ -59,13 +59,17 @@ static char *lower(char *s)
 	return s;
 }
 
-/* join - path = parent + "." + key (or key alone) */
+/* join - path = parent + "." + key (or key alone), "..." at the end when cut */
 static void join(char path[PATH_LEN], const char *parent, const char *key)
 {
+	int n;
+
 	if (parent && *parent)
-		snprintf(path, PATH_LEN, "%s.%s", parent, key);
+		n = snprintf(path, PATH_LEN, "%s.%s", parent, key);
 	else
-		snprintf(path, PATH_LEN, "%s", key);
+		n = snprintf(path, PATH_LEN, "%s", key);
+	if (n < 0 || n >= PATH_LEN)
+		memcpy(path + PATH_LEN - 4, "...", 4);
 }
 
 /* get_opt - the member key of obj (NULL when absent or null); path gets its name */
@@ -153,7 +157,8 @@ static enum vr_err get_strings(struct ctx *c, json_t *obj, const char *parent, c
 	{
 		const char *why;
 
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
+		if (snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i) < 0)
+			ipath[0] = '\0';
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
 			return fail(c, ipath, "must be a string");
 		if ((why = check(json_string_value(v))) != NULL)

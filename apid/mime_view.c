@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -24,18 +25,18 @@
 #include "mime_view.h"
 #include "vrtime.h"
 
-#define MAX_DEPTH	 10	     /* MIME nesting followed this deep */
-#define MAX_HEADERS	 200	     /* entries in all_headers */
-#define MAX_ADDRESSES	 200	     /* entries in to and cc */
-#define MAX_ATTACHMENTS	 1000	     /* entries in attachments */
-#define VALUE_MAX	 4096	     /* bytes of one header value */
-#define NAME_MAX_BYTES	 1024	     /* bytes of a header name, filename or content type */
-#define URL_MAX		 2048	     /* bytes of a link target shown in the preview */
-#define NOLIMIT		 (SIZE_MAX / 4) /* vr_buf limit when the caller bounds the size */
-#define READ_CHUNK	 65536
+#define MAX_DEPTH	10	       /* MIME nesting followed this deep */
+#define MAX_HEADERS	200	       /* entries in all_headers */
+#define MAX_ADDRESSES	200	       /* entries in to and cc */
+#define MAX_ATTACHMENTS 1000	       /* entries in attachments */
+#define VALUE_MAX	4096	       /* bytes of one header value */
+#define NAME_MAX_BYTES	1024	       /* bytes of a header name, filename or content type */
+#define URL_MAX		2048	       /* bytes of a link target shown in the preview */
+#define NOLIMIT		(SIZE_MAX / 4) /* vr_buf limit when the caller bounds the size */
+#define READ_CHUNK	65536
 
-/* clean_text flags */
-#define CLEAN_MULTILINE 1 /* keep \n (CRLF and lone CR become \n); else line breaks become spaces */
+/* clean_text flag: keep \n (CRLF and lone CR become \n); without it line breaks become spaces */
+#define CLEAN_MULTILINE 1
 
 /* ---- UTF-8 and text cleaning ---- */
 
@@ -273,8 +274,8 @@ static int iconv_to_utf8(struct vr_buf *out, const char *charset, const char *in
 /* is_utf8_name - charset names that mean "UTF-8 or its ASCII subset" */
 static bool is_utf8_name(const char *cs)
 {
-	static const char *const names[] = {"utf-8", "utf8", "us-ascii", "ascii", "x-unknown",
-					    "unknown-8bit"};
+	static const char *const names[] = {"utf-8", "utf8",	  "us-ascii",
+					    "ascii", "x-unknown", "unknown-8bit"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (g_ascii_strcasecmp(cs, names[i]) == 0)
@@ -300,13 +301,14 @@ static void to_utf8(struct vr_buf *out, const char *charset, const char *in, siz
 
 struct html_out {
 	struct vr_buf b;
-	size_t cap;	    /* stop once b.len exceeds it */
-	bool full;	    /* b.len exceeded cap: the rest of the input is not read */
-	int nl;		    /* newlines ending b (at most 2: runs of blank lines collapse) */
-	bool space;	    /* a space is due before the next visible character */
-	int pre;	    /* inside <pre>: whitespace kept */
-	char *href;	    /* target of the open <a>, shown after its text; owned */
-	size_t link_start;  /* b.len when that <a> opened */
+	size_t cap;	   /* stop once b.len exceeds it */
+	bool full;	   /* b.len exceeded cap: the rest of the input is not read */
+	int nl;		   /* newlines ending b (at most 2: runs of blank lines collapse) */
+	bool space;	   /* a space is due before the next visible character */
+	int pre;	   /* inside <pre>: whitespace kept */
+	char *href;	   /* target of the open <a>, shown after its text; owned */
+	size_t link_start; /* b.len when that <a> opened */
+	bool head_done;	   /* a <head> was seen: later ones are not skipped (that is quadratic) */
 };
 
 /* html_emit - emit visible text (UTF-8, no whitespace run), a space first when one is due */
@@ -355,8 +357,7 @@ static void html_newline(struct html_out *o)
  * hyphen characters (preheader padding) vanish */
 static void html_char(struct html_out *o, int32_t c)
 {
-	if (c == 0xad || (c >= 0x200b && c <= 0x200f) || c == 0x2060 || c == 0xfeff ||
-	    c == 0x34f)
+	if (c == 0xad || (c >= 0x200b && c <= 0x200f) || c == 0x2060 || c == 0xfeff || c == 0x34f)
 		return;
 	if (o->pre && c == '\n') {
 		html_newline(o);
@@ -382,43 +383,43 @@ static const struct {
 	const char *name;
 	int32_t c;
 } entities[] = {
-	{"amp", '&'},	     {"lt", '<'},	  {"gt", '>'},		{"quot", '"'},
-	{"apos", '\''},	     {"nbsp", 0xa0},	  {"eacute", 0xe9},	{"Eacute", 0xc9},
-	{"egrave", 0xe8},    {"Egrave", 0xc8},	  {"ecirc", 0xea},	{"Ecirc", 0xca},
-	{"euml", 0xeb},	     {"agrave", 0xe0},	  {"Agrave", 0xc0},	{"aacute", 0xe1},
-	{"Aacute", 0xc1},    {"acirc", 0xe2},	  {"Acirc", 0xc2},	{"auml", 0xe4},
-	{"Auml", 0xc4},	     {"atilde", 0xe3},	  {"aring", 0xe5},	{"Aring", 0xc5},
-	{"aelig", 0xe6},     {"AElig", 0xc6},	  {"ccedil", 0xe7},	{"Ccedil", 0xc7},
-	{"iacute", 0xed},    {"igrave", 0xec},	  {"icirc", 0xee},	{"iuml", 0xef},
-	{"oacute", 0xf3},    {"ograve", 0xf2},	  {"ocirc", 0xf4},	{"ouml", 0xf6},
-	{"Ouml", 0xd6},	     {"otilde", 0xf5},	  {"oslash", 0xf8},	{"Oslash", 0xd8},
-	{"uacute", 0xfa},    {"ugrave", 0xf9},	  {"ucirc", 0xfb},	{"uuml", 0xfc},
-	{"Uuml", 0xdc},	     {"ntilde", 0xf1},	  {"Ntilde", 0xd1},	{"szlig", 0xdf},
-	{"yacute", 0xfd},    {"yuml", 0xff},	  {"oelig", 0x153},	{"OElig", 0x152},
-	{"scaron", 0x161},   {"Scaron", 0x160},	  {"euro", 0x20ac},	{"pound", 0xa3},
-	{"yen", 0xa5},	     {"cent", 0xa2},	  {"copy", 0xa9},	{"reg", 0xae},
-	{"trade", 0x2122},   {"hellip", 0x2026},  {"mdash", 0x2014},	{"ndash", 0x2013},
-	{"lsquo", 0x2018},   {"rsquo", 0x2019},	  {"sbquo", 0x201a},	{"ldquo", 0x201c},
-	{"rdquo", 0x201d},   {"bdquo", 0x201e},	  {"laquo", 0xab},	{"raquo", 0xbb},
-	{"lsaquo", 0x2039},  {"rsaquo", 0x203a},  {"bull", 0x2022},	{"middot", 0xb7},
-	{"deg", 0xb0},	     {"plusmn", 0xb1},	  {"times", 0xd7},	{"divide", 0xf7},
-	{"para", 0xb6},	     {"sect", 0xa7},	  {"iexcl", 0xa1},	{"iquest", 0xbf},
-	{"shy", 0xad},	     {"zwnj", 0x200c},	  {"zwj", 0x200d},	{"lrm", 0x200e},
-	{"rlm", 0x200f},     {"ensp", 0x2002},	  {"emsp", 0x2003},	{"thinsp", 0x2009},
-	{"dagger", 0x2020},  {"Dagger", 0x2021},  {"permil", 0x2030},	{"frac12", 0xbd},
-	{"frac14", 0xbc},    {"frac34", 0xbe},	  {"sup1", 0xb9},	{"sup2", 0xb2},
-	{"sup3", 0xb3},	     {"micro", 0xb5},	  {"ordf", 0xaa},	{"ordm", 0xba},
-	{"not", 0xac},	     {"macr", 0xaf},	  {"acute", 0xb4},	{"cedil", 0xb8},
-	{"uml", 0xa8},	     {"curren", 0xa4},	  {"brvbar", 0xa6},	{"hearts", 0x2665},
-	{"larr", 0x2190},    {"rarr", 0x2192},	  {"uarr", 0x2191},	{"darr", 0x2193},
-	{"check", 0x2713},   {"star", 0x2606},
+    {"amp", '&'},	{"lt", '<'},	    {"gt", '>'},	{"quot", '"'},
+    {"apos", '\''},	{"nbsp", 0xa0},	    {"eacute", 0xe9},	{"Eacute", 0xc9},
+    {"egrave", 0xe8},	{"Egrave", 0xc8},   {"ecirc", 0xea},	{"Ecirc", 0xca},
+    {"euml", 0xeb},	{"agrave", 0xe0},   {"Agrave", 0xc0},	{"aacute", 0xe1},
+    {"Aacute", 0xc1},	{"acirc", 0xe2},    {"Acirc", 0xc2},	{"auml", 0xe4},
+    {"Auml", 0xc4},	{"atilde", 0xe3},   {"aring", 0xe5},	{"Aring", 0xc5},
+    {"aelig", 0xe6},	{"AElig", 0xc6},    {"ccedil", 0xe7},	{"Ccedil", 0xc7},
+    {"iacute", 0xed},	{"igrave", 0xec},   {"icirc", 0xee},	{"iuml", 0xef},
+    {"oacute", 0xf3},	{"ograve", 0xf2},   {"ocirc", 0xf4},	{"ouml", 0xf6},
+    {"Ouml", 0xd6},	{"otilde", 0xf5},   {"oslash", 0xf8},	{"Oslash", 0xd8},
+    {"uacute", 0xfa},	{"ugrave", 0xf9},   {"ucirc", 0xfb},	{"uuml", 0xfc},
+    {"Uuml", 0xdc},	{"ntilde", 0xf1},   {"Ntilde", 0xd1},	{"szlig", 0xdf},
+    {"yacute", 0xfd},	{"yuml", 0xff},	    {"oelig", 0x153},	{"OElig", 0x152},
+    {"scaron", 0x161},	{"Scaron", 0x160},  {"euro", 0x20ac},	{"pound", 0xa3},
+    {"yen", 0xa5},	{"cent", 0xa2},	    {"copy", 0xa9},	{"reg", 0xae},
+    {"trade", 0x2122},	{"hellip", 0x2026}, {"mdash", 0x2014},	{"ndash", 0x2013},
+    {"lsquo", 0x2018},	{"rsquo", 0x2019},  {"sbquo", 0x201a},	{"ldquo", 0x201c},
+    {"rdquo", 0x201d},	{"bdquo", 0x201e},  {"laquo", 0xab},	{"raquo", 0xbb},
+    {"lsaquo", 0x2039}, {"rsaquo", 0x203a}, {"bull", 0x2022},	{"middot", 0xb7},
+    {"deg", 0xb0},	{"plusmn", 0xb1},   {"times", 0xd7},	{"divide", 0xf7},
+    {"para", 0xb6},	{"sect", 0xa7},	    {"iexcl", 0xa1},	{"iquest", 0xbf},
+    {"shy", 0xad},	{"zwnj", 0x200c},   {"zwj", 0x200d},	{"lrm", 0x200e},
+    {"rlm", 0x200f},	{"ensp", 0x2002},   {"emsp", 0x2003},	{"thinsp", 0x2009},
+    {"dagger", 0x2020}, {"Dagger", 0x2021}, {"permil", 0x2030}, {"frac12", 0xbd},
+    {"frac14", 0xbc},	{"frac34", 0xbe},   {"sup1", 0xb9},	{"sup2", 0xb2},
+    {"sup3", 0xb3},	{"micro", 0xb5},    {"ordf", 0xaa},	{"ordm", 0xba},
+    {"not", 0xac},	{"macr", 0xaf},	    {"acute", 0xb4},	{"cedil", 0xb8},
+    {"uml", 0xa8},	{"curren", 0xa4},   {"brvbar", 0xa6},	{"hearts", 0x2665},
+    {"larr", 0x2190},	{"rarr", 0x2192},   {"uarr", 0x2191},	{"darr", 0x2193},
+    {"check", 0x2713},	{"star", 0x2606},
 };
 
 /* numeric references 0x80..0x9f mean windows-1252 (HTML's rule); 0: U+FFFD */
 static const uint16_t cp1252[32] = {
-	0x20ac, 0,	0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
-	0x2039, 0x0152, 0,	0x017d, 0,	0,	0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-	0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,	0x017e, 0x0178,
+    0x20ac, 0,	    0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0,	    0x017d, 0,	    0,	    0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0,	    0x017e, 0x0178,
 };
 
 /* html_entity - decode the reference at s ('&' first, n bytes left): its code point and
@@ -455,7 +456,8 @@ static int32_t html_entity(const char *s, size_t n, size_t *len)
 	if (i >= n || s[i] != ';' || i == 1)
 		return -1;
 	for (size_t k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
-		if (strlen(entities[k].name) == i - 1 && memcmp(entities[k].name, s + 1, i - 1) == 0) {
+		if (strlen(entities[k].name) == i - 1 &&
+		    memcmp(entities[k].name, s + 1, i - 1) == 0) {
 			*len = i + 1;
 			return entities[k].c;
 		}
@@ -481,7 +483,16 @@ static size_t find_ci(const char *s, size_t n, const char *needle)
 	return n;
 }
 
-/* attribute value decoded (entities) and cleaned to one line; the caller frees it */
+/* past_gt - the index after the first '>' of s[from..n), or n */
+static size_t past_gt(const char *s, size_t from, size_t n)
+{
+	const char *gt = from < n ? memchr(s + from, '>', n - from) : NULL;
+
+	return gt ? (size_t)(gt - s) + 1 : n;
+}
+
+/* html_attr_value - attribute value decoded (entities) and cleaned to one line; the caller frees it
+ */
 static char *html_attr_value(const char *v, size_t n)
 {
 	struct vr_buf b = {0};
@@ -616,15 +627,16 @@ static void html_link_end(struct html_out *o)
 	o->href = NULL;
 }
 
-/* html_element - act on a parsed tag; returns how far to skip after it (raw-text elements
- * such as <script> swallow their content); *no_head_end remembers a failed </head> search */
+/* html_element - act on a parsed tag (taking href); returns how far to skip after it
+ * (raw-text elements such as <script> swallow their content; so does the first <head>) */
 static size_t html_element(struct html_out *o, const char *name, bool closing, char *href,
-			   const char *rest, size_t n, bool *no_head_end)
+			   const char *rest, size_t n)
 {
 	static const char *const raw[] = {"script", "style", "title", "template", NULL};
-	static const char *const line[] = {"div", "li", "tr", "table", "ul", "ol", "dl", "dt",
-					   "dd", "blockquote", "hr", "center", "section",
-					   "article", "header", "footer", "address", "form", NULL};
+	static const char *const line[] = {"div",    "li",	"tr",	   "table",   "ul",
+					   "ol",     "dl",	"dt",	   "dd",      "blockquote",
+					   "hr",     "center",	"section", "article", "header",
+					   "footer", "address", "form",	   NULL};
 	static const char *const para[] = {"p", "h1", "h2", "h3", "h4", "h5", "h6", NULL};
 
 	if (!closing && tag_in(name, raw)) {
@@ -633,27 +645,17 @@ static size_t html_element(struct html_out *o, const char *name, bool closing, c
 
 		snprintf(end, sizeof(end), "</%s", name);
 		at = find_ci(rest, n, end);
-		if (at == n)
-			return n;
-		{
-			const char *gt = memchr(rest + at, '>', n - at);
-
-			return gt ? (size_t)(gt - rest) + 1 : n;
-		}
+		return past_gt(rest, at, n); /* unclosed: all the rest is script */
 	}
-	if (!closing && strcmp(name, "head") == 0 && !*no_head_end) {
-		size_t end = find_ci(rest, n, "</head");
-		size_t body = find_ci(rest, n, "<body");
+	if (!closing && strcmp(name, "head") == 0 && !o->head_done) {
+		size_t end = find_ci(rest, n, "</head"), body;
 
-		if (body < end)
-			return body;
-		if (end < n) {
-			const char *gt = memchr(rest + end, '>', n - end);
-
-			return gt ? (size_t)(gt - rest) + 1 : n;
-		}
-		*no_head_end = true; /* no end: keep what follows, searching again is quadratic */
-		return 0;
+		o->head_done = true;
+		if (end == n)
+			return 0; /* no end: keep what follows, it is likely the body */
+		if ((body = find_ci(rest, end, "<body")) < end)
+			return body; /* the body began inside the head */
+		return past_gt(rest, end, n);
 	}
 	if (strcmp(name, "br") == 0)
 		html_newline(o);
@@ -688,7 +690,6 @@ static size_t html_element(struct html_out *o, const char *name, bool closing, c
 static bool html_to_text(struct vr_buf *out, const char *s, size_t n, size_t cap)
 {
 	struct html_out o = {.b = *out, .cap = cap};
-	bool no_head_end = false;
 	size_t i = 0;
 
 	while (i < n && !o.full) {
@@ -705,19 +706,14 @@ static bool html_to_text(struct vr_buf *out, const char *s, size_t n, size_t cap
 				continue;
 			}
 			if (next == '!' || next == '?') {
-				const char *gt = memchr(s + i, '>', n - i);
-
-				i = gt ? (size_t)(gt - s) + 1 : n;
+				i = past_gt(s, i, n);
 				continue;
 			}
 			if (next == '/' || g_ascii_isalpha(next)) {
 				char name[32], *href;
 				bool closing;
-				size_t tl = html_tag(s + i, n - i, name, &closing, &href);
-
-				i += tl;
-				i += html_element(&o, name, closing, href, s + i, n - i,
-						  &no_head_end);
+				i += html_tag(s + i, n - i, name, &closing, &href);
+				i += html_element(&o, name, closing, href, s + i, n - i);
 				continue;
 			}
 		}
@@ -792,8 +788,7 @@ static GMimePart *find_body_text(GMimeObject *obj, const char *subtype, int dept
 
 		for (int i = 0; i < count; i++) {
 			GMimePart *p = find_body_text(
-				g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), subtype,
-				depth + 1);
+			    g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), subtype, depth + 1);
 
 			if (p)
 				return p;
@@ -810,6 +805,10 @@ static bool preview_text(struct vr_buf *text, const char *charset, const char *b
 	struct vr_buf utf = {0};
 	bool cut = false;
 
+	while (n > 0 && (*bytes == '\n' || *bytes == '\r')) { /* leading blank lines */
+		bytes++;
+		n--;
+	}
 	to_utf8(&utf, charset, bytes, n);
 	if (is_html) {
 		struct vr_buf clean = {0}, plain = {0};
@@ -827,13 +826,15 @@ static bool preview_text(struct vr_buf *text, const char *charset, const char *b
 			   &cut);
 	}
 	vr_buf_free(&utf);
+	while (text->len > 0 && strchr(" \t\n", text->data[text->len - 1]))
+		text->data[--text->len] = '\0';
 	return cut;
 }
 
 /* build_preview - the "preview" object: the message's first body text/plain, else its first
- * text/html; raw (the whole file) read as text when GMime found no message at all */
-static json_t *build_preview(GMimeMessage *msg, const char *raw, size_t raw_len,
-			     size_t preview_max)
+ * text/html, else the prologue of a multipart without parts; raw (the whole file) read as
+ * text when GMime found no message at all */
+static json_t *build_preview(GMimeMessage *msg, const char *raw, size_t raw_len, size_t preview_max)
 {
 	struct vr_buf text = {0}, bytes = {0};
 	const char *source = "none";
@@ -852,13 +853,22 @@ static json_t *build_preview(GMimeMessage *msg, const char *raw, size_t raw_len,
 		}
 		if (part) {
 			const char *cs =
-				g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
-									 "charset");
+			    g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
 
 			part_bytes(part, &bytes);
-			truncated = preview_text(&text, cs, bytes.data ? bytes.data : "",
-						 bytes.len, is_html, preview_max);
+			truncated = preview_text(&text, cs, bytes.data ? bytes.data : "", bytes.len,
+						 is_html, preview_max);
 			source = is_html ? "text/html" : "text/plain";
+		} else if (GMIME_IS_MULTIPART(body) &&
+			   g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 0) {
+			/* boundary missing or never matched: GMime put all the text here */
+			const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(body));
+
+			if (pro && *pro) {
+				truncated =
+				    preview_text(&text, NULL, pro, strlen(pro), false, preview_max);
+				source = "text/plain";
+			}
 		}
 	} else if (raw_len > 0) {
 		truncated = preview_text(&text, NULL, raw, raw_len, false, preview_max);
@@ -921,7 +931,7 @@ static void add_attachment(json_t *arr, GMimeObject *obj)
 }
 
 /* walk_attachments - list the leaves of obj that are not body text: files, images, attached
- * messages (and, one level deeper each, what those messages carry) */
+ * messages, and (within MAX_DEPTH) what those messages carry */
 static void walk_attachments(GMimeObject *obj, int depth, json_t *arr)
 {
 	if (obj == NULL || depth > MAX_DEPTH || json_array_size(arr) >= MAX_ATTACHMENTS)
@@ -977,8 +987,8 @@ static InternetAddressMailbox *first_mailbox(InternetAddressList *list, int dept
 			return INTERNET_ADDRESS_MAILBOX(ia);
 		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
 			InternetAddressMailbox *mb = first_mailbox(
-				internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
-				depth + 1);
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
+			    depth + 1);
 
 			if (mb)
 				return mb;
@@ -1043,9 +1053,9 @@ static json_t *build_headers(GMimeMessage *msg)
 	VR_CHECK_ALLOC(h);
 	if (msg == NULL) {
 		static const char *const nulls[] = {
-			"subject",    "from",	      "from_address",	  "reply_to",
-			"date",	      "message_id",   "list_unsubscribe", "list_unsubscribe_post",
-			"list_id"};
+		    "subject", "from",	     "from_address",	 "reply_to",
+		    "date",    "message_id", "list_unsubscribe", "list_unsubscribe_post",
+		    "list_id"};
 
 		for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
 			jset(h, nulls[i], json_null());
@@ -1064,8 +1074,8 @@ static json_t *build_headers(GMimeMessage *msg)
 	jaddress(h, "reply_to", g_mime_message_get_reply_to(msg), msg, "Reply-To");
 	jset(h, "date", jdate(msg));
 	mid = g_mime_message_get_message_id(msg);
-	jset(h, "message_id", jclean(mid && *mid ? mid : header_value(msg, "Message-ID"),
-				     VALUE_MAX));
+	jset(h, "message_id",
+	     jclean(mid && *mid ? mid : header_value(msg, "Message-ID"), VALUE_MAX));
 	jset(h, "list_unsubscribe", jclean(header_value(msg, "List-Unsubscribe"), VALUE_MAX));
 	jset(h, "list_unsubscribe_post",
 	     jclean(header_value(msg, "List-Unsubscribe-Post"), VALUE_MAX));
@@ -1104,8 +1114,8 @@ static json_t *build_all_headers(GMimeMessage *msg)
 	all = g_ptr_array_new();
 	collect_headers(all, g_mime_object_get_header_list(GMIME_OBJECT(msg)));
 	if (g_mime_message_get_mime_part(msg))
-		collect_headers(all, g_mime_object_get_header_list(
-					     g_mime_message_get_mime_part(msg)));
+		collect_headers(all,
+				g_mime_object_get_header_list(g_mime_message_get_mime_part(msg)));
 	g_ptr_array_sort(all, header_cmp);
 	for (guint i = 0; i < all->len && i < MAX_HEADERS; i++) {
 		GMimeHeader *h = g_ptr_array_index(all, i);
@@ -1126,11 +1136,17 @@ static json_t *build_all_headers(GMimeMessage *msg)
 /* read_file - read at most limit bytes of path into a new GByteArray, or NULL with err */
 static GByteArray *read_file(const char *path, size_t limit, char *err, size_t errsz)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	GByteArray *ba;
+	struct stat st;
 
 	if (fd < 0) {
 		snprintf(err, errsz, "open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { /* no FIFO, device or directory */
+		snprintf(err, errsz, "%s: not a regular file", path);
+		close(fd);
 		return NULL;
 	}
 	ba = g_byte_array_new();
@@ -1186,8 +1202,7 @@ void mime_view_shutdown(void)
 }
 
 /* mime_view_load - the display object of the message file at path */
-json_t *mime_view_load(const char *path, size_t limit, size_t preview_max, char *err,
-		       size_t errsz)
+json_t *mime_view_load(const char *path, size_t limit, size_t preview_max, char *err, size_t errsz)
 {
 	char dummy[1];
 	GByteArray *ba;

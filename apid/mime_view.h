@@ -36,7 +36,6 @@ void mime_view_shutdown(void);
  *    "preview": {"text", "truncated", "source": "text/plain"|"text/html"|"none"}}
  * Missing header fields are null. "date" is RFC 3339 UTC when it parses, else as written.
  * The preview holds at most preview_max bytes, cut at a character boundary. */
-json_t *mime_view_load(const char *path, size_t limit, size_t preview_max, char *err,
-		       size_t errsz);
+json_t *mime_view_load(const char *path, size_t limit, size_t preview_max, char *err, size_t errsz);
 
 #endif

@@ -42,7 +42,7 @@ static const struct jspec policy_spec[] = {
 	{"smarthost_host", JSPEC_STRING, false, 0, 253, NULL, P(smarthost_host)},
 	{"smarthost_port", JSPEC_INT, false, 1, 65535, NULL, P(smarthost_port)},
 	{"verify_positive_ttl", JSPEC_INT, false, 60, 2592000, NULL, P(verify_positive_ttl)},
-	{"verify_negative_ttl", JSPEC_INT, false, 60, 2592000, NULL, P(verify_negative_ttl)},
+	{"verify_negative_ttl", JSPEC_INT, false, 10, 2592000, NULL, P(verify_negative_ttl)},
 	{"tls_inbound_cert", JSPEC_STRING, false, 0, 1024, NULL, P(tls_inbound_cert)},
 	{"tls_inbound_key", JSPEC_STRING, false, 0, 1024, NULL, P(tls_inbound_key)},
 	{"tls_outbound", JSPEC_ENUM, false, 0, 0, tls_modes, P(tls_outbound)},

@@ -171,6 +171,9 @@ enum vr_err jspec_parse(json_t *obj, const struct jspec *spec, size_t n, void *t
 
 		if (i < 0)
 			return fail(err, VR_E_UNKNOWN_FIELD, key, "this request takes no such field");
+		/* null for an optional field means "not given" */
+		if (json_is_null(v) && !spec[i].required)
+			continue;
 		rc = parse_one(v, &spec[i], target, err);
 		if (rc != VR_OK)
 			return rc;

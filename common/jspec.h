@@ -3,7 +3,8 @@
  * A request declares its fields once, as a const array of struct jspec; jspec_parse()
  * checks the object against it in one place and fills a caller struct through offsets.
  * Unknown fields, missing required fields, wrong types, out-of-range values, strings with
- * NUL bytes and bad timestamps are all refused, and the error names the field, so that
+ * NUL bytes and bad timestamps are all refused (null counts as absent for optional fields
+ * and as a wrong type for required ones), and the error names the field, so that
  * apid can answer 400 problem+json with "field" set. Nothing is written to the target
  * struct's fields for absent optional members (callers pre-set defaults).
  *

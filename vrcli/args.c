@@ -2,8 +2,9 @@
  * args.c - the option parser behind every vrcli command and the global options.
  *
  * Entry points: args_parse(), args_parse_n(), args_get(), args_has(), args_count(),
- * args_nth(), args_print_options(). Only long
- * options exist, plus -h for help: a script reads better with --owner than with -o.
+ * args_nth(), args_print_options(). Long options, plus -h for help: a script reads better
+ * with --owner than with -o. A spec entry with a one-letter name is the exception, for a
+ * convention people expect (`-o FILE`); it is spelled -X VALUE or -XVALUE.
  * Options may come before or after positional arguments unless the caller asks to stop
  * at the first positional (the global options stop at the command name). Pure apart from
  * args_print_options(), which writes to the FILE it is given.
@@ -81,14 +82,37 @@ enum args_status args_parse_n(struct args *a, const struct args_opt *spec, int a
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
 			return ARGS_HELP;
 		if (arg[1] != '-') {
-			snprintf(err, errlen, "unknown option '%s'", arg);
-			return ARGS_ERROR;
+			int k = spec_find(spec, arg + 1, 1);
+
+			if (k < 0) {
+				snprintf(err, errlen, "unknown option '%s'", arg);
+				return ARGS_ERROR;
+			}
+			if (spec[k].metavar == NULL) {
+				if (arg[2] != '\0') {
+					snprintf(err, errlen, "unknown option '%s'", arg);
+					return ARGS_ERROR;
+				}
+				if (!record(a, k, "", err, errlen))
+					return ARGS_ERROR;
+			} else if (arg[2] != '\0') {
+				if (!record(a, k, arg + 2, err, errlen))
+					return ARGS_ERROR;
+			} else if (i + 1 < argc) {
+				if (!record(a, k, argv[++i], err, errlen))
+					return ARGS_ERROR;
+			} else {
+				snprintf(err, errlen, "option '-%s' needs a value (-%s %s)",
+					 spec[k].name, spec[k].name, spec[k].metavar);
+				return ARGS_ERROR;
+			}
+			continue;
 		}
 
 		const char *name = arg + 2;
 		const char *eq = strchr(name, '=');
 		size_t namelen = eq ? (size_t)(eq - name) : strlen(name);
-		int k = spec_find(spec, name, namelen);
+		int k = namelen > 1 ? spec_find(spec, name, namelen) : -1;
 
 		if (k < 0) {
 			snprintf(err, errlen, "unknown option '--%.*s'", (int)namelen, name);
@@ -168,8 +192,8 @@ const char *args_nth(const struct args *a, const char *name, int n)
 /* spelling - "--NAME METAVAR" (or "--NAME") of option O into BUF; returns its length */
 static int spelling(const struct args_opt *o, char *buf, size_t len)
 {
-	return snprintf(buf, len, "--%s%s%s", o->name, o->metavar ? " " : "",
-			o->metavar ? o->metavar : "");
+	return snprintf(buf, len, "%s%s%s%s", o->name[1] ? "--" : "-", o->name,
+			o->metavar ? " " : "", o->metavar ? o->metavar : "");
 }
 
 /* args_print_options - the spec, then -h/--help, as an indented, aligned help block */

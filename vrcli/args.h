@@ -3,7 +3,8 @@
  *
  * Owns: the option spec (struct args_opt: name, value placeholder, help line) and the one
  * parser that every command and the global options go through, so that `--help`, `-h`,
- * `--name=value`, `--name value` and `--` behave the same everywhere.
+ * `--name=value`, `--name value` and `--` behave the same everywhere. A spec may also name
+ * one-letter options (`-o FILE`), where a convention asks for one.
  *
  * An option given twice keeps its last value for args_get(); args_count() and args_nth()
  * see every occurrence, which is how repeatable options (--uri A --uri B) are read.
@@ -19,12 +20,13 @@
 
 #define ARGS_MAX_OPTS 24
 #define ARGS_MAX_POS 4	   /* positional arguments args_parse() accepts */
-#define ARGS_POS_CAP 32	   /* the most args_parse_n() can be asked to accept */
+#define ARGS_POS_CAP 1024  /* the most args_parse_n() can be asked to accept */
 #define ARGS_MAX_VALUES 64 /* option occurrences in one command line */
 
-/* One long option; a spec array ends with an entry whose name is NULL. */
+/* One option; a spec array ends with an entry whose name is NULL. A name of one character
+ * is a short option, spelled -X (and -X VALUE or -XVALUE); longer names are spelled --NAME. */
 struct args_opt {
-	const char *name;    /* without the leading "--" */
+	const char *name;    /* without the leading "--" (or "-") */
 	const char *metavar; /* placeholder of its value, NULL for a flag */
 	const char *help;
 };

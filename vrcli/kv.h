@@ -1,8 +1,9 @@
 /*
  * kv.h - the small languages of vrcli's admin commands, turned into JSON and back.
  *
- * Owns: KEY=VALUE arguments (`vrcli policy set`) as a JSON object, with the keys that
- * the API types as integers sent as JSON numbers; DN=ROLE (`--group-role`) as a
+ * Owns: KEY=VALUE arguments (`vrcli policy set`, `filter set`, `domains set-filter`) as a
+ * JSON object, with the keys that the API types as integers, numbers, booleans or string
+ * lists sent as such (a list is given comma-separated: exe,js,scr); DN=ROLE (`--group-role`) as a
  * {"group_dn", "role"} item; the role names a user or a group may be given; and the text
  * a JSON value shows as in a table. Pure functions: no I/O, so tests/unit/test_vrcli_kv.c
  * drives them with tables.
@@ -20,6 +21,37 @@
 
 /* The Policy fields that are integers (NULL-terminated); everything else is a string. */
 extern const char *const kv_policy_ints[];
+
+/* How a KEY=VALUE value becomes JSON. */
+enum kv_type {
+	KV_STRING, /* as it is; KEY= is "" */
+	KV_INT,	   /* a whole number: [-]digits */
+	KV_NUMBER, /* [-]digits[.digits]: an integer, or a real with a '.' */
+	KV_BOOL,   /* true|false (also yes|no, as tables show them) */
+	KV_LIST,   /* comma-separated strings, each trimmed; KEY= is [] */
+};
+
+/* A typed field; a table of them ends with a NULL key. Keys not listed are strings. */
+struct kv_field {
+	const char *key;
+	enum kv_type type;
+};
+
+/* FilterPolicy (`filter set`) and DomainFilter (`domains set-filter`) fields. */
+extern const struct kv_field kv_filter_fields[];
+extern const struct kv_field kv_domain_filter_fields[];
+
+/* kv_object_typed - kv_object(), the value types from FIELDS (NULL: all strings); NULL
+ * with ERR set, as for kv_object(), also for a value that is not of its key's type */
+json_t *kv_object_typed(char *const *pairs, size_t n, const struct kv_field *fields,
+			char *err, size_t errlen);
+
+/* kv_list - "a, b,c" as ["a","b","c"] ("" is []); NULL with ERR set for an empty item
+ * ("a,,b", "a,") or text that is not UTF-8 */
+json_t *kv_list(const char *s, char *err, size_t errlen);
+
+/* kv_number - S ([-]digits[.digits]) as a JSON integer or real; NULL if it is not one */
+json_t *kv_number(const char *s);
 
 /* kv_object - PAIRS ("KEY=VALUE", N of them) as an object; keys in INTS become integers.
  * NULL with ERR set for a pair without '=' or key, a key given twice, a non-integer value

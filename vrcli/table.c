@@ -12,6 +12,8 @@
 #include "table.h"
 #include "text.h"
 
+const char table_blank[] = "";
+
 struct table {
 	size_t ncols;
 	bool has_header;
@@ -45,7 +47,9 @@ void table_add(struct table *t, const char *const *cells)
 			abort();
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
-		const char *s = cells[c] && cells[c][0] ? cells[c] : "-";
+		const char *s = cells[c] == table_blank		 ? ""
+				: cells[c] && cells[c][0] ? cells[c]
+							  : "-";
 		char *copy = strdup(s);
 
 		if (copy == NULL)
@@ -76,11 +80,15 @@ void table_print(const struct table *t, FILE *f)
 				width[c] = w;
 		}
 	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
+		size_t last = t->ncols - 1; /* blank cells at the end print nothing at all */
+
+		while (last > 0 && t->cells[r * t->ncols + last][0] == '\0')
+			last--;
+		for (size_t c = 0; c <= last; c++) {
 			const char *s = t->cells[r * t->ncols + c];
 
 			fputs(s, f);
-			if (c + 1 < t->ncols)
+			if (c < last)
 				fprintf(f, "%*s", (int)(width[c] - text_width(s) + 2), "");
 		}
 		fputc('\n', f);

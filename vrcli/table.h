@@ -4,7 +4,8 @@
  * Owns: struct table (a header row and data rows of text cells) and the printer that
  * computes each column's width and pads with spaces, two spaces between columns, no
  * trailing blanks. Cells are copied and scrubbed of control characters when added, since
- * they often come from the server; a NULL or empty cell prints as "-".
+ * they often come from the server; a NULL or empty cell prints as "-", and table_blank
+ * as nothing (a continuation row, such as a message's recipients under the message).
  *
  * Ownership: table_new() returns a table the caller releases with table_free().
  */
@@ -15,6 +16,9 @@
 #include <stdio.h>
 
 struct table;
+
+/* table_blank - a cell (compared by address) that prints as nothing rather than "-" */
+extern const char table_blank[];
 
 /* table_new - a table of NCOLS columns; HEADERS (NCOLS strings) or NULL for no header */
 struct table *table_new(size_t ncols, const char *const *headers);

@@ -1,7 +1,7 @@
 /*
  * text.c - control-character scrubbing and display width for terminal output.
  *
- * Entry points: text_scrub(), text_width(). Pure, thread-safe. Width counts one column per
+ * Entry points: text_scrub(), text_scrub_lines(), text_width(). Pure, thread-safe. Width counts one column per
  * code point: good for the Latin scripts that usernames and details use here; wide (CJK)
  * characters would misalign a table, which is cosmetic.
  */
@@ -22,6 +22,30 @@ char *text_scrub(char *s)
 			p++;
 		}
 	}
+	return s;
+}
+
+/* text_scrub_lines - text_scrub(), but keep newlines and tabs and drop a CR before LF */
+char *text_scrub_lines(char *s)
+{
+	unsigned char *in = (unsigned char *)s, *out = in;
+
+	for (; *in; in++) {
+		if (*in == '\r' && in[1] == '\n')
+			continue;
+		if (*in == '\n' || *in == '\t') {
+			*out++ = *in;
+		} else if (*in < 0x20 || *in == 0x7f) {
+			*out++ = ' ';
+		} else if (*in == 0xc2 && in[1] >= 0x80 && in[1] <= 0x9f) {
+			*out++ = ' ';
+			*out++ = ' ';
+			in++;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
 	return s;
 }
 

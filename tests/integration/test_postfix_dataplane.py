@@ -23,6 +23,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import smtplib
 import subprocess
 import tempfile
@@ -375,6 +376,37 @@ def test_listener_port_in_use_keeps_old_config(dp, tmp_path):
     code, _ = rcpt(dp, "VR_SMTP_OUT", "partner@example.net", source=dp["VR_INTERNAL_CLIENT_IP"],
                    sender="alice@corp.test")
     assert code == 250
+
+
+def agent_daemon(dp, snapshot_path):
+    """agent_daemon - vr-agent in its loop, re-reading a snapshot file every second"""
+    cmd = [os.path.join(dp["BIN"], "vr-agent"), "--snapshot-file", snapshot_path,
+           "--poll-interval", "1",
+           "--postfix-config-dir", dp["VR_POSTFIX_CONFIG_DIR"],
+           "--postfix-queue-dir", dp["VR_POSTFIX_QUEUE_DIR"],
+           "--postfix-data-dir", dp["VR_POSTFIX_DATA_DIR"],
+           "--maillog-file", dp["VR_POSTFIX_LOG"], "--milter-socket", "", "--dns=false",
+           "--state-dir", dp["VR_POSTFIX_AGENT_STATE"], "--name", "test"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_agent_stops_on_sigterm_and_a_killed_agent_leaves_postfix_running(dp):
+    before = conf_digest(dp)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        p = agent_daemon(dp, dp["VR_POSTFIX_SNAPSHOT"])
+        time.sleep(1.5)
+        assert p.poll() is None, p.stdout.read()
+        t0 = time.time()
+        p.send_signal(sig)
+        out = p.communicate(timeout=10)[0]
+        assert time.time() - t0 < 5
+        if sig == signal.SIGTERM:
+            assert p.returncode == 0, out
+            assert "stopping; Postfix keeps running" in out, out
+        assert postfix_running(dp)
+        assert rcpt(dp, "VR_SMTP_IN", "alice@corp.test")[0] == 250
+    # the snapshot file holds the version in force: nothing was re-applied
+    assert conf_digest(dp) == before
 
 
 def test_good_snapshot_is_installed_and_reloaded(dp, tmp_path):

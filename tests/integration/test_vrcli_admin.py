@@ -7,8 +7,8 @@ run uses its own HOME (see test_vrcli.py's vrcli()). Raw API calls (an agent tok
 its heartbeats) go through urllib, not the validating client, so that they do not depend
 on openapi.yaml. Directory profiles point where nothing listens (ldaps://127.0.0.9:6360)
 and are created disabled, so /readyz and logins are not affected; the module removes
-them, puts the policy back, and keeps the agent it registers alive with heartbeats for
-the rest of the session (a lost agent would make /readyz fail for later tests). Uses
+them, puts the policy back, keeps the agent it registers alive with heartbeats while it
+runs and then deletes it (a lost agent would make /readyz fail for later tests). Uses
 conftest.py's `stack` fixture; run inside scripts/netns-run.
 """
 
@@ -100,7 +100,7 @@ def call(stack, method, path, token=None, body=None):
 
 @pytest.fixture(scope="module")
 def admin_token(stack):
-    """admin_token - an admin API token (for the raw calls), valid for a day"""
+    """admin_token - an admin API token (for the raw calls), revoked at the end"""
     status, body = call(stack, "POST", "/api/v1/auth/login", body={
         "username": stack.admin_user, "password": stack.admin_password})
     assert status == 200, body
@@ -109,7 +109,8 @@ def admin_token(stack):
         "name": "vrcli-admin-" + uid(), "role": "admin"})
     assert status == 201, body
     call(stack, "POST", "/api/v1/auth/logout", session)
-    return body["token"]
+    yield body["token"]
+    call(stack, "DELETE", "/api/v1/tokens/" + body["id"], body["token"])
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +362,7 @@ def test_networks_usage(home, args):
 # --- agents ---------------------------------------------------------------------------
 
 class _Heartbeats:
-    """Keeps one agent alive: a heartbeat every 20 s with the current version."""
+    """Keeps one agent alive: a heartbeat every 20 s with the current version, until stop."""
 
     def __init__(self, stack, token, name):
         self.stack, self.token, self.name = stack, token, name
@@ -381,13 +382,13 @@ class _Heartbeats:
         while not self.stop.wait(20):
             try:
                 self.beat()
-            except Exception:  # the stack is going down: nothing to keep alive
+            except Exception:  # the next beat (or the teardown) will tell
                 pass
 
 
 @pytest.fixture(scope="module")
 def agent(stack, admin_token):
-    """agent - a registered agent, kept healthy for the rest of the session"""
+    """agent - a registered agent, kept healthy while the module runs, then forgotten"""
     status, tok = call(stack, "POST", "/api/v1/tokens", admin_token, {
         "name": "vrcli-agent-" + uid(), "role": "agent"})
     assert status == 201, tok
@@ -395,8 +396,11 @@ def agent(stack, admin_token):
     hb.beat()
     threading.Thread(target=hb.loop, daemon=True).start()
     yield hb
-    hb.error = None
-    hb.beat()
+    hb.stop.set()
+    # a registered agent would turn "lost" (and /readyz 503) 90 s after its last heartbeat
+    status, body = call(stack, "DELETE", "/api/v1/agents/" + hb.name, admin_token)
+    assert status == 204, body
+    call(stack, "DELETE", "/api/v1/tokens/" + tok["id"], admin_token)
 
 
 def test_agents(home, agent, auditor_env):

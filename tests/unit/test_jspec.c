@@ -44,6 +44,7 @@ static const struct {
 	{"{\"name\":\"bob\",\"admin\":true}", VR_E_UNKNOWN_FIELD, "admin"},
 	{"{\"name\":5}", VR_E_INVALID_FIELD, "name"},
 	{"{\"name\":null}", VR_E_INVALID_FIELD, "name"},
+	{"{\"name\":\"bob\",\"count\":null}", VR_OK, NULL},
 	{"{\"name\":\"\"}", VR_E_INVALID_FIELD, "name"},
 	{"{\"name\":\"123456789\"}", VR_E_INVALID_FIELD, "name"},
 	{"{\"name\":\"a\\u0000b\"}", VR_E_INVALID_FIELD, "name"},

@@ -317,10 +317,10 @@ static void tag_prefix(void **state)
 	assert_string_equal(out[0].subject_prefix, "[SPAM]");
 	assert_int_equal(out[1].action, FA_TAG);
 	assert_string_equal(out[1].subject_prefix, "[PUB?]");
-	assert_int_equal(out[2].action, FA_QUARANTINE); /* outbound thresholds: 6 > 5.5 > 3 */
+	assert_int_equal(out[2].action, FA_TAG); /* unknown domain: outbound tag 3, no prefix */
 	assert_string_equal(out[2].subject_prefix, "");
-	assert_int_equal(sum.count[FA_TAG], 2);
-	assert_int_equal(sum.count[FA_QUARANTINE], 1);
+	assert_int_equal(sum.count[FA_TAG], 3);
+	assert_int_equal(sum.action, FA_DELIVER);
 }
 
 /* virus_actions - virus_action reject and discard, and the summaries they give */
