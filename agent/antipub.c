@@ -14,19 +14,18 @@ static const struct {
 	const char *name;
 	bool prefix; /* any header starting with name */
 } stamps[] = {
-	{"X-Mailchimp", true},      {"X-MC-User", false},         {"X-SG-EID", false},
-	{"X-SendGrid", true},       {"X-Campaign", true},         {"X-Mailjet-Campaign", false},
-	{"X-Mailin-Campaign", false}, {"X-CSA-Complaints", false}, {"X-Listmonk", true},
+    {"X-Mailchimp", true},	  {"X-MC-User", false},	       {"X-SG-EID", false},
+    {"X-SendGrid", true},	  {"X-Campaign", true},	       {"X-Mailjet-Campaign", false},
+    {"X-Mailin-Campaign", false}, {"X-CSA-Complaints", false}, {"X-Listmonk", true},
 };
 
 /* Substrings (any case) of X-Mailer values of bulk mailing tools. */
 static const char *const bulk_mailers[] = {
-	"mailchimp", "sendinblue",  "brevo",       "mailjet",          "sarbacane",
-	"phplist",   "mailpoet",    "mautic",      "acymailing",       "constant contact",
-	"createsend", "campaign monitor", "klaviyo", "hubspot",        "exacttarget",
-	"emarsys",   "selligent",   "splio",       "dolist",           "listmonk",
-	"sendy",     "mailerlite",  "getresponse", "activecampaign",   "marketo",
-	"eloqua",    "cleverreach", "newsletter2go", "mailify",        "sendgrid",
+    "mailchimp", "sendinblue", "brevo",	      "mailjet",	  "sarbacane",	 "phplist",
+    "mailpoet",	 "mautic",     "acymailing",  "constant contact", "createsend",	 "campaign monitor",
+    "klaviyo",	 "hubspot",    "exacttarget", "emarsys",	  "selligent",	 "splio",
+    "dolist",	 "listmonk",   "sendy",	      "mailerlite",	  "getresponse", "activecampaign",
+    "marketo",	 "eloqua",     "cleverreach", "newsletter2go",	  "mailify",	 "sendgrid",
 };
 
 /* starts_ci - true when s starts with prefix, any case */

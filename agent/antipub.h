@@ -27,13 +27,13 @@
 
 enum antipub_signal {
 	AP_UNSUBSCRIBE = 1 << 0, /* List-Unsubscribe header with a usable URI */
-	AP_ONE_CLICK = 1 << 1,   /* List-Unsubscribe-Post: List-Unsubscribe=One-Click */
+	AP_ONE_CLICK = 1 << 1,	 /* List-Unsubscribe-Post: List-Unsubscribe=One-Click */
 	AP_LIST_ID = 1 << 2,
 	AP_PRECEDENCE = 1 << 3, /* bulk or list */
 	AP_FEEDBACK_ID = 1 << 4,
-	AP_STAMP = 1 << 5,      /* an e-mail service's header */
+	AP_STAMP = 1 << 5,	 /* an e-mail service's header */
 	AP_BULK_MAILER = 1 << 6, /* X-Mailer of a known bulk tool */
-	AP_SYM_UNSUB = 1 << 7,   /* rspamd HAS_LIST_UNSUB */
+	AP_SYM_UNSUB = 1 << 7,	 /* rspamd HAS_LIST_UNSUB */
 	AP_SYM_MAILLIST = 1 << 8,
 	AP_SYM_PRECEDENCE = 1 << 9,
 	AP_SYM_BULK = 1 << 10, /* rspamd BULK_* */
@@ -41,11 +41,11 @@ enum antipub_signal {
 
 struct antipub_result {
 	bool is_newsletter;
-	unsigned signals;       /* AP_* bits */
-	int groups;             /* independent groups seen (0..5) */
-	char signal_text[256];  /* "list-unsubscribe,list-id,x-mailer:Mailchimp Mailer" */
+	unsigned signals;	/* AP_* bits */
+	int groups;		/* independent groups seen (0..5) */
+	char signal_text[256];	/* "list-unsubscribe,list-id,x-mailer:Mailchimp Mailer" */
 	char unsubscribe[2048]; /* preferred target URI, or "" */
-	bool one_click;         /* RFC 8058 offered (the target is then https) */
+	bool one_click;		/* RFC 8058 offered (the target is then https) */
 };
 
 /* antipub_classify - classify from headers (top-level, any order) and rspamd's result

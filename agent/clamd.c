@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "clamd.h"
+#include "log.h"
 
 #define DEF_CONNECT_MS 2000
 #define DEF_TIMEOUT_MS 60000
@@ -47,7 +48,7 @@ static int64_t now_ms(void)
 
 /* fail - record an error; returns CLAMD_ERROR */
 __attribute__((format(printf, 2, 3))) static enum clamd_status fail(struct clamd_result *out,
-								     const char *fmt, ...)
+								    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -113,13 +114,12 @@ bad:
 /* open_conn - connect to the unix path or host:port; false with out filled on failure */
 static bool open_conn(const struct clamd_opts *o, struct conn *c)
 {
-	int64_t cdl = now_ms() + (o->connect_timeout_ms > 0 ? o->connect_timeout_ms
-							     : DEF_CONNECT_MS);
+	int64_t cdl =
+	    now_ms() + (o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEF_CONNECT_MS);
 	const char *a = o->address ? o->address : "";
 	char host[256], port[16];
 	const char *colon;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res,
-			*ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res, *ai;
 	int rc;
 
 	if (cdl > c->deadline)
@@ -140,7 +140,8 @@ static bool open_conn(const struct clamd_opts *o, struct conn *c)
 	if (a[0] == '[') {
 		const char *close_br = strchr(a, ']');
 
-		if (close_br == NULL || close_br[1] != ':' || (size_t)(close_br - a - 1) >= sizeof(host)) {
+		if (close_br == NULL || close_br[1] != ':' ||
+		    (size_t)(close_br - a - 1) >= sizeof(host)) {
 			fail(c->out, "bad clamd address: %.200s", a);
 			return false;
 		}
@@ -282,10 +283,7 @@ static enum clamd_status scan(const struct clamd_opts *o, const struct source *s
 		return CLAMD_ERROR;
 	if (src->data == NULL) {
 		chunk = malloc(CLAMD_CHUNK);
-		if (chunk == NULL) {
-			close(c.fd);
-			return fail(out, "out of memory");
-		}
+		VR_CHECK_ALLOC(chunk);
 	}
 	if (send_all(&c, "zINSTREAM", 10) < 0)
 		send_errno = errno;
@@ -371,7 +369,8 @@ enum clamd_status clamd_parse_reply(const char *reply, struct clamd_result *out)
 			name++;
 		if (name < r + n - 6) {
 			out->status = CLAMD_INFECTED;
-			snprintf(out->text, sizeof(out->text), "%.*s", (int)(r + n - 6 - name), name);
+			snprintf(out->text, sizeof(out->text), "%.*s", (int)(r + n - 6 - name),
+				 name);
 			return CLAMD_INFECTED;
 		}
 	}

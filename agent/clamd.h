@@ -22,10 +22,10 @@
 enum clamd_status { CLAMD_CLEAN, CLAMD_INFECTED, CLAMD_ERROR };
 
 struct clamd_opts {
-	const char *address;  /* "/run/clamd.sock", "127.0.0.1:3310", "[::1]:3310"; borrowed */
+	const char *address;	/* "/run/clamd.sock", "127.0.0.1:3310", "[::1]:3310"; borrowed */
 	int connect_timeout_ms; /* 0: 2000 */
-	int timeout_ms;         /* the whole exchange; 0: 60000 */
-	size_t stream_max;      /* clamd's StreamMaxLength in bytes; 0: 25 MiB (clamd's default) */
+	int timeout_ms;		/* the whole exchange; 0: 60000 */
+	size_t stream_max;	/* clamd's StreamMaxLength in bytes; 0: 25 MiB (clamd's default) */
 };
 
 struct clamd_result {

@@ -39,7 +39,8 @@ const char *lists_check_pattern(const char *pat)
 	if (!(at - pat == 1 && pat[0] == '*')) {
 		for (i = 0; pat + i < at; i++)
 			if (!local_char_ok((unsigned char)pat[i]) || pat[i] == '*')
-				return "has a local part with a forbidden character (only '*@domain' "
+				return "has a local part with a forbidden character (only "
+				       "'*@domain' "
 				       "may use '*')";
 	}
 	if (vr_check_domain(at + 1) != NULL)

@@ -82,8 +82,7 @@ static uint64_t le64(const unsigned char *p)
 }
 
 /* zip_add - record one member name (directories skipped); false when the list is full */
-static bool zip_add(struct archive_info *a, const unsigned char *name, size_t nlen,
-		    bool encrypted)
+static bool zip_add(struct archive_info *a, const unsigned char *name, size_t nlen, bool encrypted)
 {
 	if (nlen == 0 || name[nlen - 1] == '/' || name[nlen - 1] == '\\')
 		return true;
@@ -361,8 +360,8 @@ static const char *first_mailbox(InternetAddressList *l, int level)
 				return s;
 		} else if (INTERNET_ADDRESS_IS_GROUP(a) && level < 2) {
 			s = first_mailbox(
-				internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
-				level + 1);
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
+			    level + 1);
 			if (s != NULL)
 				return s;
 		}
@@ -390,8 +389,8 @@ static void collect_headers(struct mime_report *r, GMimeObject *obj)
 			VR_CHECK_ALLOC(r->headers);
 		}
 		r->headers[r->n_headers].name = clean_dup(name ? name : "", -1, 256);
-		r->headers[r->n_headers].value = clean_dup(value ? value : "", -1,
-							   MIME_MAX_HEADER_LEN);
+		r->headers[r->n_headers].value =
+		    clean_dup(value ? value : "", -1, MIME_MAX_HEADER_LEN);
 		r->n_headers++;
 	}
 }
@@ -491,9 +490,8 @@ const char *mime_report_header(const struct mime_report *r, const char *name)
 /* attach_policy_defaults - the filter contract's lists */
 void attach_policy_defaults(struct attach_policy *p)
 {
-	static const char *const exts[] = {"exe", "scr", "js",  "vbs", "bat", "cmd",
-					   "com", "pif", "jar", "msi", "hta", "wsf",
-					   "ps1", "lnk", "iso", "img"};
+	static const char *const exts[] = {"exe", "scr", "js",	"vbs", "bat", "cmd", "com", "pif",
+					   "jar", "msi", "hta", "wsf", "ps1", "lnk", "iso", "img"};
 	static const char *const types[] = {"application/x-msdownload", "application/x-dosexec"};
 
 	memset(p, 0, sizeof(*p));
@@ -620,9 +618,10 @@ const char *attach_reason_str(enum attach_reason r)
 }
 
 /* add_finding - count one finding, keep it while there is room */
-__attribute__((format(printf, 5, 6))) static void
-add_finding(struct attach_findings *f, enum attach_reason why, const char *name,
-	    const char *inner, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static void add_finding(struct attach_findings *f,
+							      enum attach_reason why,
+							      const char *name, const char *inner,
+							      const char *fmt, ...)
 {
 	struct attach_finding *x;
 	va_list ap;
@@ -656,14 +655,14 @@ void mime_attach_check(const struct mime_report *r, const struct attach_policy *
 		if (attach_name_blocked(part->filename, &p->blocked_extensions, ext, sizeof(ext),
 					&dbl))
 			add_finding(out, dbl ? ATTACH_DOUBLE_EXTENSION : ATTACH_EXTENSION,
-				    part->filename, NULL, "%sextension %s",
-				    dbl ? "double " : "", ext);
+				    part->filename, NULL, "%sextension %s", dbl ? "double " : "",
+				    ext);
 		if (pattern_set_contains(&p->blocked_types, part->content_type))
 			add_finding(out, ATTACH_TYPE, part->filename, NULL, "type %s",
 				    part->content_type);
 		else if (part->sniffed && pattern_set_contains(&p->blocked_types, part->sniffed))
-			add_finding(out, ATTACH_TYPE, part->filename, NULL,
-				    "type %s (by content)", part->sniffed);
+			add_finding(out, ATTACH_TYPE, part->filename, NULL, "type %s (by content)",
+				    part->sniffed);
 		if (!part->is_archive)
 			continue;
 		for (size_t j = 0; j < part->archive.n; j++) {

@@ -30,13 +30,13 @@
 #include "err.h"
 #include "lists.h"
 
-#define MIME_MAX_DEPTH       5     /* embedded messages recursed */
-#define MIME_MAX_NESTING     64    /* multipart levels walked */
-#define MIME_MAX_PARTS       1000  /* parts reported */
-#define MIME_MAX_HEADERS     256   /* top-level headers kept */
-#define MIME_MAX_HEADER_LEN  8192  /* bytes kept of one header value */
-#define ARCHIVE_MAX_ENTRIES  10000 /* names kept of one archive */
-#define ATTACH_MAX_FINDINGS  16    /* findings kept (all are counted) */
+#define MIME_MAX_DEPTH	    5	  /* embedded messages recursed */
+#define MIME_MAX_NESTING    64	  /* multipart levels walked */
+#define MIME_MAX_PARTS	    1000  /* parts reported */
+#define MIME_MAX_HEADERS    256	  /* top-level headers kept */
+#define MIME_MAX_HEADER_LEN 8192  /* bytes kept of one header value */
+#define ARCHIVE_MAX_ENTRIES 10000 /* names kept of one archive */
+#define ATTACH_MAX_FINDINGS 16	  /* findings kept (all are counted) */
 
 /* One top-level header, unfolded and decoded. */
 struct mime_header {
@@ -46,7 +46,7 @@ struct mime_header {
 
 /* One name inside an archive. */
 struct archive_entry {
-	char *name;     /* as stored (path inside the archive) */
+	char *name;	/* as stored (path inside the archive) */
 	bool encrypted; /* general purpose bit 0 */
 };
 
@@ -55,23 +55,23 @@ struct archive_info {
 	struct archive_entry *entries;
 	size_t n;
 	bool truncated; /* central directory missing or cut: names came from local headers */
-	bool broken;    /* not a readable zip at all */
-	bool more;      /* more than ARCHIVE_MAX_ENTRIES names */
+	bool broken;	/* not a readable zip at all */
+	bool more;	/* more than ARCHIVE_MAX_ENTRIES names */
 };
 
 /* One leaf part, or one embedded message. */
 struct mime_part_info {
-	char *filename;      /* decoded (RFC 2231/2047), or NULL */
+	char *filename;	     /* decoded (RFC 2231/2047), or NULL */
 	char *content_type;  /* "type/subtype", lower case */
 	const char *sniffed; /* "application/x-dosexec", "application/zip" or NULL (static) */
-	int depth;           /* embedded-message level: 0 for the message itself */
-	size_t size;         /* decoded bytes */
+	int depth;	     /* embedded-message level: 0 for the message itself */
+	size_t size;	     /* decoded bytes */
 	bool is_archive;     /* a zip: see archive */
 	struct archive_info archive;
 };
 
 struct mime_report {
-	char *subject;    /* decoded, or NULL */
+	char *subject;	  /* decoded, or NULL */
 	char *from_addr;  /* first mailbox of From:, or NULL */
 	char *message_id; /* without <>, or NULL */
 	struct mime_header *headers;
@@ -93,16 +93,16 @@ struct attach_policy {
 };
 
 enum attach_reason {
-	ATTACH_EXTENSION,        /* blocked extension */
+	ATTACH_EXTENSION,	 /* blocked extension */
 	ATTACH_DOUBLE_EXTENSION, /* blocked extension behind another ("invoice.pdf.exe") */
-	ATTACH_TYPE,             /* blocked MIME type, declared or sniffed */
-	ATTACH_ARCHIVE_MEMBER,   /* a blocked extension inside an archive */
-	ATTACH_ENCRYPTED,        /* an encrypted archive */
+	ATTACH_TYPE,		 /* blocked MIME type, declared or sniffed */
+	ATTACH_ARCHIVE_MEMBER,	 /* a blocked extension inside an archive */
+	ATTACH_ENCRYPTED,	 /* an encrypted archive */
 };
 
 struct attach_finding {
 	enum attach_reason reason;
-	char name[256];   /* the file (or "archive.zip/inner.exe") */
+	char name[256];	  /* the file (or "archive.zip/inner.exe") */
 	char detail[128]; /* "extension exe", "type application/x-msdownload" */
 };
 

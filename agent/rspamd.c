@@ -138,8 +138,8 @@ static struct curl_slist *request_headers(const struct rspamd_request *req)
 }
 
 /* fail - record an error in out; returns false */
-__attribute__((format(printf, 2, 3))) static bool fail(struct rspamd_result *out,
-						       const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static bool fail(struct rspamd_result *out, const char *fmt,
+						       ...)
 {
 	va_list ap;
 

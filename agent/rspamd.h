@@ -23,14 +23,14 @@
 #define RSPAMD_MAX_REPLY (4L * 1024 * 1024) /* bytes of JSON accepted */
 
 struct rspamd_opts {
-	const char *url;         /* "http://127.0.0.1:11333" (without /checkv2); borrowed */
+	const char *url;	 /* "http://127.0.0.1:11333" (without /checkv2); borrowed */
 	long connect_timeout_ms; /* 0: 2000 */
-	long timeout_ms;         /* whole request; 0: 20000 */
+	long timeout_ms;	 /* whole request; 0: 20000 */
 };
 
 /* The SMTP context of one message; NULL members are not sent. */
 struct rspamd_request {
-	const char *ip;       /* client address */
+	const char *ip; /* client address */
 	const char *helo;
 	const char *hostname; /* client's reverse name, when the MTA knows it */
 	const char *from;     /* envelope sender ("" for the null sender) */

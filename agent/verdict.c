@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,11 @@
 #include "netaddr.h"
 #include "verdict.h"
 
-#define PATH_LEN        192
-#define SCORE_MIN       -1000.0
-#define SCORE_MAX       100000.0
-#define PREFIX_MAX      64
-#define DEFAULT_PREFIX  "[SPAM]"
+#define PATH_LEN       192
+#define SCORE_MIN      -1000.0
+#define SCORE_MAX      100000.0
+#define PREFIX_MAX     64
+#define DEFAULT_PREFIX "[SPAM]"
 
 /* Where errors go while parsing. */
 struct ctx {
@@ -30,7 +31,7 @@ struct ctx {
 
 /* fail - write "path: message" into the error buffer; returns VR_E_INVALID_FIELD */
 __attribute__((format(printf, 3, 4))) static enum vr_err fail(struct ctx *c, const char *path,
-							       const char *fmt, ...)
+							      const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -164,7 +165,7 @@ static enum vr_err get_strings(struct ctx *c, json_t *obj, const char *parent, c
 		if ((why = check(json_string_value(v))) != NULL)
 			return fail(c, ipath, "%s", why);
 		pattern_set_add(set, json_string_value(v)[0] == '.' ? json_string_value(v) + 1
-								     : json_string_value(v));
+								    : json_string_value(v));
 	}
 	pattern_set_seal(set);
 	return VR_OK;
@@ -240,23 +241,24 @@ static enum vr_err get_thresholds(struct ctx *c, json_t *obj, const char *parent
 /* parse_attachments - the "attachments" object over the defaults */
 static enum vr_err parse_attachments(struct ctx *c, json_t *f, struct attach_policy *a)
 {
-	char path[PATH_LEN];
+	char path[PATH_LEN], tmp[PATH_LEN];
 	json_t *o;
 	enum vr_err e;
 
 	attach_policy_defaults(a);
 	if ((e = get_object(c, f, "", "attachments", path, &o)) != VR_OK || o == NULL)
 		return e;
-	if (json_object_get(o, "blocked_extensions") != NULL)
+	/* a list that is given replaces the default one; absent or null keeps it */
+	if (get_opt(o, path, "blocked_extensions", tmp) != NULL)
 		pattern_set_free(&a->blocked_extensions);
-	if (json_object_get(o, "blocked_types") != NULL)
+	if (get_opt(o, path, "blocked_types", tmp) != NULL)
 		pattern_set_free(&a->blocked_types);
 	if ((e = get_strings(c, o, path, "blocked_extensions", check_extension,
 			     &a->blocked_extensions)) != VR_OK ||
 	    (e = get_strings(c, o, path, "blocked_types", check_type, &a->blocked_types)) !=
-		    VR_OK ||
+		VR_OK ||
 	    (e = get_bool(c, o, path, "block_encrypted_archives", &a->block_encrypted_archives)) !=
-		    VR_OK)
+		VR_OK)
 		return e;
 	return get_bool(c, o, path, "inspect_archives", &a->inspect_archives);
 }
@@ -310,7 +312,7 @@ static enum vr_err parse_domains(struct ctx *c, json_t *f, struct filter_policy 
 		d->spam = (struct spam_thresholds){5, 8, 15};
 		if ((e = get_thresholds(c, v, dpath, &d->spam)) != VR_OK ||
 		    (e = get_choice(c, v, dpath, "newsletter", nl_names, nl_values, 3, &nl)) !=
-			    VR_OK ||
+			VR_OK ||
 		    (e = get_bool(c, v, dpath, "fail_open_spam", &d->fail_open_spam)) != VR_OK)
 			return e;
 		d->newsletter = (enum newsletter_pref)nl;
@@ -351,9 +353,9 @@ static enum vr_err parse_lists(struct ctx *c, json_t *f, struct filter_policy *p
 		return e;
 	if (g != NULL &&
 	    ((e = get_strings(c, g, gpath, "allow", lists_check_pattern, &p->global_allow)) !=
-		     VR_OK ||
+		 VR_OK ||
 	     (e = get_strings(c, g, gpath, "block", lists_check_pattern, &p->global_block)) !=
-		     VR_OK))
+		 VR_OK))
 		return e;
 	if ((e = get_object(c, lists, "lists", "users", upath, &users)) != VR_OK || users == NULL)
 		return e;
@@ -370,7 +372,8 @@ static enum vr_err parse_lists(struct ctx *c, json_t *f, struct filter_policy *p
 			return fail(c, one, "must be an object");
 		u->address = lower(xstrdup(key));
 		p->n_users++;
-		if ((e = get_strings(c, v, one, "allow", lists_check_pattern, &u->allow)) != VR_OK ||
+		if ((e = get_strings(c, v, one, "allow", lists_check_pattern, &u->allow)) !=
+			VR_OK ||
 		    (e = get_strings(c, v, one, "block", lists_check_pattern, &u->block)) != VR_OK)
 			return e;
 	}
@@ -417,8 +420,7 @@ static enum vr_err parse_prefs(struct ctx *c, json_t *f, struct filter_policy *p
 }
 
 /* filter_policy_parse - defaults, then each member */
-enum vr_err filter_policy_parse(json_t *filter, struct filter_policy *p, char *err,
-				size_t errsz)
+enum vr_err filter_policy_parse(json_t *filter, struct filter_policy *p, char *err, size_t errsz)
 {
 	static const char *const virus_names[] = {"quarantine", "reject", "discard"};
 	static const int virus_values[] = {FA_QUARANTINE, FA_REJECT, FA_DISCARD};
@@ -436,7 +438,7 @@ enum vr_err filter_policy_parse(json_t *filter, struct filter_policy *p, char *e
 	if (filter != NULL && !json_is_object(filter))
 		return fail(&c, "filter", "must be an object");
 	if ((e = get_choice(&c, filter, "", "virus_action", virus_names, virus_values, 3, &va)) !=
-		    VR_OK ||
+		VR_OK ||
 	    (e = get_choice(&c, filter, "", "blocklist_action", virus_names, virus_values, 2,
 			    &ba)) != VR_OK)
 		return e;
@@ -477,8 +479,7 @@ void filter_policy_free(struct filter_policy *p)
 }
 
 /* filter_policy_domain - binary search by lower-cased name */
-const struct filter_domain *filter_policy_domain(const struct filter_policy *p,
-						  const char *domain)
+const struct filter_domain *filter_policy_domain(const struct filter_policy *p, const char *domain)
 {
 	char low[256];
 	struct filter_domain key = {.name = low};
@@ -533,11 +534,39 @@ static const char *sender_match(const struct pattern_set *set, const struct send
 	return NULL;
 }
 
+/* make_printable - turn control characters and bytes that are not UTF-8 (a sender's
+ * address, or one cut by %.80s) into '?', so that the reason can go into logs and JSON */
+static void make_printable(char *s)
+{
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	unsigned char *u = (unsigned char *)s;
+
+	while (*u) {
+		size_t n = *u < 0x80   ? 1
+			   : *u < 0xc0 ? 0
+			   : *u < 0xe0 ? 2
+			   : *u < 0xf0 ? 3
+			   : *u < 0xf8 ? 4
+				       : 0;
+		uint32_t cp = n == 1 ? *u : n ? *u & (0x7f >> n) : 0;
+		size_t k = 1;
+
+		while (k < n && (u[k] & 0xc0) == 0x80)
+			cp = cp << 6 | (u[k++] & 0x3f);
+		if (n == 0 || k < n || cp < min[n] || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			*u++ = '?'; /* one byte at a time: the rest is looked at again */
+			continue;
+		}
+		if (cp < 0x20 || cp == 0x7f)
+			*u = '?';
+		u += n;
+	}
+}
+
 /* set - fill one outcome; returns true (the rule decided) */
-__attribute__((format(printf, 4, 5))) static bool set(struct verdict_rcpt *o,
-						      enum filter_action a,
-						      enum filter_category cat, const char *fmt,
-						      ...)
+__attribute__((format(printf, 4, 5))) static bool
+set(struct verdict_rcpt *o, enum filter_action a, enum filter_category cat, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -546,6 +575,7 @@ __attribute__((format(printf, 4, 5))) static bool set(struct verdict_rcpt *o,
 	va_start(ap, fmt);
 	vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
 	va_end(ap);
+	make_printable(o->reason);
 	return true;
 }
 
@@ -609,7 +639,8 @@ static bool decide_one(const struct filter_policy *p, const struct verdict_input
 			nl = pref ? pref->pref : dom ? dom->newsletter : NL_DELIVER;
 			if (nl == NL_QUARANTINE)
 				return set(o, FA_QUARANTINE, FC_NEWSLETTER,
-					   "newsletter, recipient's preference quarantine%s",
+					   "newsletter (%s: quarantine)%s",
+					   pref ? "recipient's preference" : "domain default",
 					   note);
 			tag_nl = nl == NL_TAG;
 		}
@@ -665,7 +696,7 @@ void verdict_decide(const struct filter_policy *p, const struct verdict_input *i
 /* filter_action_str - contract names */
 const char *filter_action_str(enum filter_action a)
 {
-	static const char *const names[] = {"deliver", "tag",     "quarantine",
+	static const char *const names[] = {"deliver", "tag",	  "quarantine",
 					    "reject",  "discard", "tempfail"};
 
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "unknown";
@@ -674,7 +705,7 @@ const char *filter_action_str(enum filter_action a)
 /* filter_category_str - contract names */
 const char *filter_category_str(enum filter_category c)
 {
-	static const char *const names[] = {"clean",      "spam",       "virus",
+	static const char *const names[] = {"clean",	  "spam",	"virus",
 					    "newsletter", "attachment", "blocklist"};
 
 	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "unknown";

@@ -76,20 +76,20 @@ struct filter_policy {
 
 /* What the scanners found about one message. */
 struct verdict_scan {
-	bool av_ok;            /* false: clamd failed (av_error says why) */
+	bool av_ok; /* false: clamd failed (av_error says why) */
 	const char *av_error;
-	const char *virus;     /* virus name, or NULL */
-	bool spam_ok;          /* false: rspamd failed (spam_error says why) */
+	const char *virus; /* virus name, or NULL */
+	bool spam_ok;	   /* false: rspamd failed (spam_error says why) */
 	const char *spam_error;
 	double spam_score;
-	bool newsletter;       /* antipub's is_newsletter */
+	bool newsletter;		      /* antipub's is_newsletter */
 	const struct attach_findings *attach; /* NULL: none */
 };
 
 struct verdict_input {
 	enum filter_direction direction;
-	const char *env_from;  /* envelope sender ("" or "<>" for the null sender) */
-	const char *hdr_from;  /* From: header address, or NULL */
+	const char *env_from; /* envelope sender ("" or "<>" for the null sender) */
+	const char *hdr_from; /* From: header address, or NULL */
 	struct verdict_scan scan;
 	const char *const *rcpts;
 	size_t n_rcpts;
@@ -100,24 +100,23 @@ struct verdict_rcpt {
 	enum filter_action action;
 	enum filter_category category;
 	char reason[200];
-	const char *subject_prefix; /* for FA_TAG as spam: the domain's prefix (borrowed), else "" */
+	const char
+	    *subject_prefix; /* for FA_TAG as spam: the domain's prefix (borrowed), else "" */
 };
 
 /* The message as a whole. */
 struct verdict_summary {
-	enum filter_action action; /* deliver, reject, discard or tempfail */
+	enum filter_action action;     /* deliver, reject, discard or tempfail */
 	size_t count[FA_TEMPFAIL + 1]; /* recipients per action */
 };
 
 /* filter_policy_parse - validate the "filter" object into p (free it with filter_policy_free,
  * also after an error); VR_OK, or VR_E_INVALID_FIELD with "path: reason" in err */
-enum vr_err filter_policy_parse(json_t *filter, struct filter_policy *p, char *err,
-				size_t errsz);
+enum vr_err filter_policy_parse(json_t *filter, struct filter_policy *p, char *err, size_t errsz);
 /* filter_policy_free - release everything the policy owns and reset it */
 void filter_policy_free(struct filter_policy *p);
 /* filter_policy_domain - the settings of domain (any case), or NULL */
-const struct filter_domain *filter_policy_domain(const struct filter_policy *p,
-						  const char *domain);
+const struct filter_domain *filter_policy_domain(const struct filter_policy *p, const char *domain);
 
 /* verdict_decide - one outcome per recipient into out[0..in->n_rcpts), and the summary */
 void verdict_decide(const struct filter_policy *p, const struct verdict_input *in,

@@ -38,6 +38,7 @@ struct apid_conf {
 	int64_t login_ip_limit;
 	int64_t login_window;
 	char *log_level;
+	int64_t purge_interval;
 };
 
 extern const struct vr_conf_schema apid_conf_schema;

@@ -33,6 +33,7 @@ static const struct vr_conf_item items[] = {
 	{"login-user-limit", VR_CONF_INT, "5", 1, 1000, C(login_user_limit), "failed logins per user name per window before 429", 0},
 	{"login-ip-limit", VR_CONF_INT, "50", 1, 100000, C(login_ip_limit), "failed logins per client address per window before 429", 0},
 	{"login-window", VR_CONF_INT, "300", 10, 86400, C(login_window), "login throttling window in seconds", 0},
+	{"purge-interval", VR_CONF_INT, "3600", 0, 604800, C(purge_interval), "seconds between quarantine retention purges (0: only on request)", 0},
 	{"log-level", VR_CONF_STR, "info", 0, 0, C(log_level), "debug, info, warn or err", 0},
 };
 

@@ -382,4 +382,21 @@ enum vr_err db_quarantine_transition(struct db *db, const char *id, const char *
 /* db_address_owner - the user id owning address (malloc'd), NOT_FOUND when nobody */
 enum vr_err db_address_owner(struct db *db, const char *address, char **user_id);
 
+/* quarantine housekeeping (db_quarantine.c) */
+/* db_retention - days to keep per category, from the policy (a JSON object, new ref) */
+enum vr_err db_retention(struct db *db, json_t **out);
+/* db_quarantine_purge_batch - delete up to limit items of category received before
+ * cutoff; each deleted item's spool name is appended to names (JSON array) so that the
+ * caller removes the files after the commit; *n receives the count */
+enum vr_err db_quarantine_purge_batch(struct db *db, const char *category, int64_t cutoff,
+				      int limit, json_t *names, int *n);
+/* db_quarantine_has_spool - does an index row point at spool name? */
+enum vr_err db_quarantine_has_spool(struct db *db, const char *name, bool *yes);
+/* db_quarantine_spools - each() for every (id, spool name) in the index */
+enum vr_err db_quarantine_spools(struct db *db, int (*each)(const char *id, const char *spool,
+							    void *),
+				 void *arg);
+/* db_quarantine_delete - remove one item and its recipient rows */
+enum vr_err db_quarantine_delete(struct db *db, const char *id);
+
 #endif

@@ -188,3 +188,106 @@ enum vr_err db_address_owner(struct db *db, const char *address, char **user_id)
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? VR_OK : rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, __func__);
 }
+
+/* db_retention - the retention days per category */
+enum vr_err db_retention(struct db *db, json_t **out)
+{
+	DB_SQL(q, "SELECT retention FROM policy WHERE id = 1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	int rc;
+
+	*out = NULL;
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW && *out == NULL)
+		*out = json_object();
+	return rc == SQLITE_ROW ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* db_quarantine_purge_batch - delete a batch of items past their retention */
+enum vr_err db_quarantine_purge_batch(struct db *db, const char *category, int64_t cutoff,
+				      int limit, json_t *names, int *n)
+{
+	DB_SQL(sel, "SELECT id, spool FROM quarantine WHERE category = ?1 AND received_at < ?2 "
+		    "ORDER BY received_at LIMIT ?3");
+	sqlite3_stmt *st = db_prep(db, &sel);
+	json_t *ids = json_array(), *v;
+	enum vr_err e = VR_OK;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	if (st == NULL) {
+		json_decref(ids);
+		return VR_E_INTERNAL;
+	}
+	db_bind_text(st, 1, category);
+	sqlite3_bind_int64(st, 2, cutoff);
+	sqlite3_bind_int(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_array_append_new(ids, json_string((const char *)sqlite3_column_text(st, 0)));
+		json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 1)));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		e = db_fail(db, rc, __func__);
+	json_array_foreach(ids, i, v)
+	{
+		if (e != VR_OK)
+			break;
+		e = db_quarantine_delete(db, json_string_value(v));
+		*n += e == VR_OK;
+	}
+	json_decref(ids);
+	return e;
+}
+
+/* db_quarantine_delete - remove one item (its recipient rows go with it) */
+enum vr_err db_quarantine_delete(struct db *db, const char *id)
+{
+	DB_SQL(q, "DELETE FROM quarantine WHERE id = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	return db_exec_done(db, st, __func__);
+}
+
+/* db_quarantine_has_spool - is a spool file indexed? */
+enum vr_err db_quarantine_has_spool(struct db *db, const char *name, bool *yes)
+{
+	DB_SQL(q, "SELECT 1 FROM quarantine WHERE spool = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+	int rc;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	*yes = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
+}
+
+/* db_quarantine_spools - every indexed spool name */
+enum vr_err db_quarantine_spools(struct db *db, int (*each)(const char *id, const char *spool,
+							    void *),
+				 void *arg)
+{
+	DB_SQL(q, "SELECT id, spool FROM quarantine");
+	sqlite3_stmt *st = db_prep(db, &q);
+	int rc;
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		each((const char *)sqlite3_column_text(st, 0),
+		     (const char *)sqlite3_column_text(st, 1), arg);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
+}

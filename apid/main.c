@@ -21,6 +21,7 @@
 #include "atomic_file.h"
 #include "auth.h"
 #include "db.h"
+#include "housekeeping.h"
 #include "http.h"
 #include "log.h"
 #include "login_dir.h"
@@ -287,7 +288,9 @@ int main(int argc, char **argv)
 	mime_view_init();
 	app.limiter = ratelimit_new(4096, cf.login_window);
 	app.metrics = metrics_new(routes_count);
+	housekeeping_start(cf.data_dir, cf.purge_interval);
 	rc = serve(&app, &sigs) < 0 ? 1 : 0;
+	housekeeping_stop();
 	VR_LOG_INFO("stopped");
 out:
 	db_thread_done();

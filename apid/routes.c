@@ -81,6 +81,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/stats", h_stats, STAFF, 0, q_stats, NULL},
 	{"GET", "/api/v1/quarantine", h_quarantine_list, ROLES_HUMAN, 0, q_quarantine, NULL},
 	{"POST", "/api/v1/quarantine/bulk", h_quarantine_bulk, ROLES_HUMAN, JSON, NULL, NULL},
+	{"POST", "/api/v1/quarantine/purge", h_quarantine_purge, ADMIN, 0, NULL, NULL},
+	{"POST", "/api/v1/quarantine/integrity", h_quarantine_integrity, ADMIN, JSON, NULL, NULL},
 	{"GET", "/api/v1/quarantine/{id}", h_quarantine_get, ROLES_HUMAN, 0, NULL, NULL},
 	{"GET", "/api/v1/quarantine/{id}/preview", h_quarantine_preview, ROLES_HUMAN, 0, NULL, NULL},
 	{"GET", "/api/v1/quarantine/{id}/raw", h_quarantine_raw, ROLES_HUMAN, 0, NULL, NULL},

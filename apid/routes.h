@@ -72,6 +72,8 @@ enum vr_err h_quarantine_preview(struct req *r);
 enum vr_err h_quarantine_raw(struct req *r);
 enum vr_err h_quarantine_action(struct req *r);
 enum vr_err h_quarantine_bulk(struct req *r);
+enum vr_err h_quarantine_purge(struct req *r);
+enum vr_err h_quarantine_integrity(struct req *r);
 
 /* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
 json_t *agents_view(struct db *db);

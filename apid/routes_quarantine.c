@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "atomic_file.h"
+#include "housekeeping.h"
 #include "log.h"
 #include "mime_view.h"
 #include "release.h"
@@ -521,4 +522,47 @@ enum vr_err h_quarantine_bulk(struct req *r)
 	return reply_json(r, 200,
 			  json_pack("{s:s, s:i, s:i, s:o}", "action", in.action, "succeeded", ok,
 				    "failed", (int)json_array_size(results) - ok, "results", results));
+}
+
+/* h_quarantine_purge - remove now what is past its retention (admin) */
+enum vr_err h_quarantine_purge(struct req *r)
+{
+	struct db *db;
+	enum vr_err e;
+	json_t *out;
+
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	if ((e = housekeeping_purge(db, r->app->conf->data_dir, vr_now(), &out)) != VR_OK)
+		return req_fail(r, e, NULL, "the purge failed");
+	audit_note(r, db, r->who.username, "quarantine.purge", NULL, true, NULL);
+	return reply_json(r, 200, out);
+}
+
+struct integrity_in {
+	bool repair;
+};
+
+static const struct jspec integrity_spec[] = {
+	{"repair", JSPEC_BOOL, false, 0, 0, NULL, offsetof(struct integrity_in, repair)},
+};
+
+/* h_quarantine_integrity - spool files without rows and rows without files (admin) */
+enum vr_err h_quarantine_integrity(struct req *r)
+{
+	struct integrity_in in = {false};
+	struct db *db;
+	enum vr_err e;
+	json_t *out;
+
+	if (r->body.len > 0 && (e = req_body(r, integrity_spec, 1, &in, NULL)) != VR_OK)
+		return e;
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	e = housekeeping_check(db, r->app->conf->data_dir, in.repair, vr_now(), &out);
+	if (e != VR_OK)
+		return req_fail(r, e, NULL, "the check failed");
+	if (in.repair)
+		audit_note(r, db, r->who.username, "quarantine.repair", NULL, true, NULL);
+	return reply_json(r, 200, out);
 }

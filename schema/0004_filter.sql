@@ -22,6 +22,9 @@ ALTER TABLE policy ADD COLUMN block_encrypted_archives INTEGER NOT NULL DEFAULT 
 ALTER TABLE policy ADD COLUMN outbound_spam_tag REAL NOT NULL DEFAULT 5.0;
 ALTER TABLE policy ADD COLUMN outbound_spam_quarantine REAL NOT NULL DEFAULT 8.0;
 ALTER TABLE policy ADD COLUMN outbound_spam_reject REAL NOT NULL DEFAULT 15.0;
+-- days a held item is kept, per category (quarantine purge)
+ALTER TABLE policy ADD COLUMN retention TEXT NOT NULL DEFAULT
+    '{"spam":30,"newsletter":15,"virus":30,"attachment":30,"blocklist":30}';
 
 -- Allow and block list entries: global (owner_id '') or a user's own (for all the
 -- user's addresses). pattern: "user@domain", "*@domain" or "domain".
@@ -98,8 +101,8 @@ CREATE TABLE quarantine (
     unsubscribe TEXT,
     one_click   INTEGER NOT NULL DEFAULT 0
 );
--- retention purge (oldest first)
-CREATE INDEX quarantine_received ON quarantine(received_at);
+-- retention purge (oldest first, per category)
+CREATE INDEX quarantine_received ON quarantine(category, received_at);
 
 CREATE TABLE quarantine_rcpts (
     quarantine_id TEXT NOT NULL REFERENCES quarantine(id) ON DELETE CASCADE,

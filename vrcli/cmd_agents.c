@@ -1,5 +1,7 @@
 /*
- * cmd_agents.c - `vrcli agents`: GET /api/v1/agents.
+ * cmd_agents.c - `vrcli agents` (GET /api/v1/agents) and `vrcli agents remove NAME`
+ * (DELETE /api/v1/agents/{name}: forget a decommissioned agent, which would otherwise
+ * turn "lost" and make /readyz fail).
  *
  * Owns the agents table: name, state (ok, behind, error, lost: the server decides),
  * applied/current configuration version, postfix, last heartbeat, last error. The exit
@@ -59,4 +61,10 @@ enum vrcli_exit cmd_agents(struct vrcli *v, const struct args *a)
 	}
 	http_reply_free(&r);
 	return rc;
+}
+
+/* cmd_agents_remove - `vrcli agents remove NAME`: DELETE /api/v1/agents/{name} */
+enum vrcli_exit cmd_agents_remove(struct vrcli *v, const struct args *a)
+{
+	return vrcli_remove(v, "/api/v1/agents", a->pos[0], "agent");
 }

@@ -2,9 +2,11 @@
  * commands.c - vrcli's command table, its dispatcher, help text and shared helpers.
  *
  * Owns: the const table commands[] (name, subcommand, usage, summary, options, argument
- * counts, handler), in the manner of knotc's utils/knotc/commands.c; each command's
- * option spec; the global option spec; `vrcli help` and `vrcli COMMAND --help`; and the
- * usage errors (exit 2) for unknown commands, bad options and wrong argument counts.
+ * counts, handler), in the manner of knotc's utils/knotc/commands.c (a name may have a
+ * bare entry as well as subcommands: `vrcli agents` and `vrcli agents remove`); each
+ * command's option spec; the global option spec; `vrcli help` and `vrcli COMMAND --help`;
+ * the usage errors (exit 2) for unknown commands, bad options and wrong argument counts;
+ * and the helpers handlers share (vrcli.h).
  * Handlers live in cmd_*.c, one file per API area.
  */
 #ifndef _GNU_SOURCE
@@ -144,6 +146,76 @@ static const struct args_opt users_list_opts[] = {
 	{NULL, NULL, NULL},
 };
 
+static const struct args_opt lists_opts[] = {
+	{"scope", "global|personal|all",
+	 "which entries (default: global and your own; all: everybody's, staff only)"},
+	{"kind", "allow|block", "only allow or only block entries"},
+	{"owner", "USER", "only the personal entries of USER (staff only)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt lists_add_opts[] = {
+	{"global", NULL, "an entry for everybody (admin only)"},
+	{"owner", "USER", "a personal entry of USER (admin, helpdesk; default: yours)"},
+	{"comment", "TEXT", "why (at most 200 characters)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt prefs_set_opts[] = {
+	{"newsletter", "default|deliver|tag|quarantine",
+	 "what happens to newsletters sent to you (default: the domain's choice)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt messages_opts[] = {
+	{"recipient", "A", "only messages to address A"},
+	{"sender", "A", "only messages from envelope sender A"},
+	{"direction", "inbound|outbound", "only messages in this direction"},
+	{"action", "X", "only messages with a recipient given action X, e.g. quarantine"},
+	{"since", "T", "messages received at or after RFC 3339 time T"},
+	{"until", "T", "messages received before RFC 3339 time T"},
+	{"limit", "N", "messages per page (server default 100, at most 500)"},
+	{"all", NULL, "follow the pages to the end (--json: one merged array)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt stats_opts[] = {
+	{"since", "T", "count from RFC 3339 time T (default: 24 hours ago)"},
+	{"until", "T", "count until RFC 3339 time T (default: now)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt quarantine_list_opts[] = {
+	{"recipient", "A", "only messages held for address A"},
+	{"sender", "A", "only messages from sender A"},
+	{"query", "TEXT", "only messages with TEXT in the subject or sender"},
+	{"category", "C", "spam, virus, newsletter, attachment or blocklist"},
+	{"status", "S", "held, released, deleted or expired"},
+	{"min-score", "N", "only messages scored N or more"},
+	{"max-score", "N", "only messages scored N or less"},
+	{"since", "T", "messages received at or after RFC 3339 time T"},
+	{"until", "T", "messages received before RFC 3339 time T"},
+	{"limit", "N", "rows per page (server default 50, at most 500)"},
+	{"all", NULL, "follow the pages to the end (--json: one merged items array)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt quarantine_raw_opts[] = {
+	{"output", "FILE", "write the message to FILE (replaced whole, mode 0600; - for stdout)"},
+	{"o", "FILE", "same as --output"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt quarantine_act_opts[] = {
+	{"recipient", "A", "act for recipient A only (default: every recipient you may see)"},
+	{NULL, NULL, NULL},
+};
+
+static const struct args_opt quarantine_bulk_opts[] = {
+	{"ids-from", "FILE", "read the IDs from FILE, one a line (- for stdin; # comments)"},
+	{NULL, NULL, NULL},
+};
+
 static enum vrcli_exit cmd_help(struct vrcli *v, const struct args *a);
 
 static const struct command commands[] = {
@@ -180,6 +252,11 @@ static const struct command commands[] = {
 	 "[--verify|--no-verify]",
 	 "change a relay domain", domains_set_opts, 1, 1, cmd_domains_set},
 	{"domains", "remove", "ID", "remove a relay domain", no_opts, 1, 1, cmd_domains_remove},
+	{"domains", "filter", "ID", "show a relay domain's spam thresholds and newsletter default",
+	 no_opts, 1, 1, cmd_domains_filter},
+	{"domains", "set-filter", "ID KEY=VALUE...",
+	 "change a relay domain's filter settings (keys as 'domains filter' names them)",
+	 no_opts, 2, ARGS_POS_CAP, cmd_domains_set_filter},
 	{"networks", "list", "", "list the internal networks", no_opts, 0, 0, cmd_networks_list},
 	{"networks", "add", "CIDR [--description TEXT]", "add an internal network",
 	 networks_add_opts, 1, 1, cmd_networks_add},
@@ -187,6 +264,63 @@ static const struct command commands[] = {
 	 cmd_networks_remove},
 	{"agents", NULL, "", "list the data-plane agents and their state", no_opts, 0, 0,
 	 cmd_agents},
+	{"agents", "remove", "NAME", "forget a decommissioned agent", no_opts, 1, 1,
+	 cmd_agents_remove},
+	{"filter", "show", "", "show the filter settings (virus, attachments, outbound spam)",
+	 no_opts, 0, 0, cmd_filter_show},
+	{"filter", "set", "KEY=VALUE...",
+	 "change filter settings (lists comma-separated, e.g. blocked_extensions=exe,js,scr; "
+	 "KEY= empties a list)",
+	 no_opts, 1, ARGS_POS_CAP, cmd_filter_set},
+	{"lists", NULL, "[--scope global|personal|all] [--kind allow|block] [--owner USER]",
+	 "list allow and block entries", lists_opts, 0, 0, cmd_lists},
+	{"lists", "add", "allow|block PATTERN [--global | --owner USER] [--comment TEXT]",
+	 "add an allow or block entry (PATTERN: user@domain, *@domain or domain)",
+	 lists_add_opts, 2, 2, cmd_lists_add},
+	{"lists", "remove", "ID", "remove an allow or block entry", no_opts, 1, 1,
+	 cmd_lists_remove},
+	{"preferences", "show", "", "show your own mail preferences", no_opts, 0, 0,
+	 cmd_prefs_show},
+	{"preferences", "set", "--newsletter default|deliver|tag|quarantine",
+	 "change your own mail preferences", prefs_set_opts, 0, 0, cmd_prefs_set},
+	{"messages", NULL,
+	 "[--recipient A] [--sender A] [--direction inbound|outbound] [--action X] [--since T] "
+	 "[--until T] [--limit N] [--all]",
+	 "trace messages, newest first, each with one line per recipient", messages_opts, 0, 0,
+	 cmd_messages},
+	{"stats", NULL, "[--since T] [--until T]",
+	 "count messages by direction, action and category (default: the last 24 hours)",
+	 stats_opts, 0, 0, cmd_stats},
+	{"quarantine", "list",
+	 "[--recipient A] [--sender A] [--query TEXT] [--category C] [--status S] "
+	 "[--min-score N] [--max-score N] [--since T] [--until T] [--limit N] [--all]",
+	 "list quarantined messages (a row per recipient), then the held totals",
+	 quarantine_list_opts, 0, 0, cmd_quarantine_list},
+	{"quarantine", "show", "ID", "show a quarantined message: headers, attachments, recipients",
+	 no_opts, 1, 1, cmd_quarantine_show},
+	{"quarantine", "preview", "ID", "show the text of a quarantined message, made safe",
+	 no_opts, 1, 1, cmd_quarantine_preview},
+	{"quarantine", "raw", "ID [-o FILE]",
+	 "write a quarantined message as received (message/rfc822) to FILE or stdout, not to a "
+	 "terminal",
+	 quarantine_raw_opts, 1, 1, cmd_quarantine_raw},
+	{"quarantine", "release", "ID [--recipient A]", "deliver a quarantined message",
+	 quarantine_act_opts, 1, 1, cmd_quarantine_release},
+	{"quarantine", "delete", "ID [--recipient A]", "delete a quarantined message",
+	 quarantine_act_opts, 1, 1, cmd_quarantine_delete},
+	{"quarantine", "release-allow", "ID [--recipient A]",
+	 "deliver a quarantined message and allow its sender for its recipients",
+	 quarantine_act_opts, 1, 1, cmd_quarantine_release_allow},
+	{"quarantine", "delete-block", "ID [--recipient A]",
+	 "delete a quarantined message and block its sender for its recipients",
+	 quarantine_act_opts, 1, 1, cmd_quarantine_delete_block},
+	{"quarantine", "not-spam", "ID [--recipient A]",
+	 "deliver a quarantined message and report it as not spam", quarantine_act_opts, 1, 1,
+	 cmd_quarantine_not_spam},
+	{"quarantine", "bulk", "ACTION ID... | ACTION --ids-from FILE",
+	 "run ACTION (release, delete, release-allow, delete-block, not-spam) on many "
+	 "messages; exit 0 only if every one succeeds, else 5",
+	 quarantine_bulk_opts, 1, ARGS_POS_CAP, cmd_quarantine_bulk},
 	{"directories", "list", "", "list the directory profiles in login order", no_opts, 0, 0,
 	 cmd_dirs_list},
 	{"directories", "show", "ID", "show a directory profile", no_opts, 1, 1, cmd_dirs_show},
@@ -225,28 +359,50 @@ static void print_usage_line(const struct command *c, FILE *f)
 		c->sub ? c->sub : "", c->usage[0] ? " " : "", c->usage);
 }
 
-/* command_help - the help of one command on F */
+/* has_subs - whether NAME has subcommands */
+static bool has_subs(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0 && commands[i].sub)
+			return true;
+	return false;
+}
+
+/* list_subs - the subcommands of NAME, one a line, on F */
+static void list_subs(const char *name, FILE *f)
+{
+	int width = 8;
+
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0 && commands[i].sub &&
+		    (int)strlen(commands[i].sub) > width)
+			width = (int)strlen(commands[i].sub);
+	fputs("\nSubcommands:\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0 && commands[i].sub)
+			fprintf(f, "  %-*s %s\n", width, commands[i].sub, commands[i].summary);
+	fprintf(f, "\nRun 'vrcli %s SUBCOMMAND --help' for its options.\n", name);
+}
+
+/* command_help - the help of one command on F (and its subcommands, for a bare one) */
 static void command_help(const struct command *c, FILE *f)
 {
 	print_usage_line(c, f);
 	fprintf(f, "\n%c%s.\n", toupper((unsigned char)c->summary[0]), c->summary + 1);
 	fputs("\nOptions:\n", f);
 	args_print_options(c->opts, f);
+	if (c->sub == NULL && has_subs(c->name))
+		list_subs(c->name, f);
 }
 
-/* group_help - the subcommands of NAME on F */
+/* group_help - the subcommands of NAME on F (first the bare command's usage, if any) */
 static void group_help(const char *name, FILE *f)
 {
-	int width = 8;
-
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0 && (int)strlen(commands[i].sub) > width)
-			width = (int)strlen(commands[i].sub);
-	fprintf(f, "usage: vrcli [GLOBAL OPTIONS] %s SUBCOMMAND [ARGS]\n\nSubcommands:\n", name);
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			fprintf(f, "  %-*s %s\n", width, commands[i].sub, commands[i].summary);
-	fprintf(f, "\nRun 'vrcli %s SUBCOMMAND --help' for its options.\n", name);
+		if (strcmp(commands[i].name, name) == 0 && commands[i].sub == NULL)
+			print_usage_line(&commands[i], f);
+	fprintf(f, "usage: vrcli [GLOBAL OPTIONS] %s SUBCOMMAND [ARGS]\n", name);
+	list_subs(name, f);
 }
 
 /* commands_help - the full help text on F */
@@ -286,50 +442,50 @@ void commands_help(FILE *f)
 	      f);
 }
 
+/* find - the entry for NAME and SUB: the subcommand SUB if NAME has it, else the bare
+ * command NAME (which takes SUB as an argument), else NULL; *subs says whether NAME has
+ * subcommands */
+static const struct command *find(const char *name, const char *sub, bool *subs)
+{
+	const struct command *bare = NULL;
+
+	*subs = false;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(commands[i].name, name) != 0)
+			continue;
+		if (commands[i].sub == NULL) {
+			bare = &commands[i];
+			continue;
+		}
+		*subs = true;
+		if (sub && strcmp(commands[i].sub, sub) == 0)
+			return &commands[i];
+	}
+	return bare;
+}
+
 /* cmd_help - `vrcli help [COMMAND [SUBCOMMAND]]` */
 static enum vrcli_exit cmd_help(struct vrcli *v, const struct args *a)
 {
+	const struct command *c;
+	bool subs;
+
 	(void)v;
 	if (a->npos == 0) {
 		commands_help(stdout);
 		return VRCLI_EXIT_OK;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const struct command *c = &commands[i];
-
-		if (strcmp(c->name, a->pos[0]) != 0)
-			continue;
-		if (c->sub == NULL) {
-			command_help(c, stdout);
-			return VRCLI_EXIT_OK;
-		}
-		if (a->npos == 1) {
-			group_help(c->name, stdout);
-			return VRCLI_EXIT_OK;
-		}
-		if (strcmp(c->sub, a->pos[1]) == 0) {
-			command_help(c, stdout);
-			return VRCLI_EXIT_OK;
-		}
+	c = find(a->pos[0], a->npos > 1 ? a->pos[1] : NULL, &subs);
+	if (c && (a->npos == 1 || c->sub)) {
+		command_help(c, stdout);
+		return VRCLI_EXIT_OK;
+	}
+	if (c == NULL && subs && a->npos == 1) {
+		group_help(a->pos[0], stdout);
+		return VRCLI_EXIT_OK;
 	}
 	return vrcli_usage_error("no such command '%s%s%s'; run 'vrcli help'", a->pos[0],
 				 a->npos > 1 ? " " : "", a->npos > 1 ? a->pos[1] : "");
-}
-
-/* find - the entry for NAME and SUB (SUB ignored for commands without subcommands) */
-static const struct command *find(const char *name, const char *sub, bool *has_subs)
-{
-	*has_subs = false;
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		if (commands[i].sub == NULL)
-			return &commands[i];
-		*has_subs = true;
-		if (sub && strcmp(commands[i].sub, sub) == 0)
-			return &commands[i];
-	}
-	return NULL;
 }
 
 /* global_misplaced - whether the unknown option ARG is a global option */
@@ -363,6 +519,13 @@ enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv)
 	c = find(argv[0], argc > 1 ? argv[1] : NULL, &has_subs);
 	if (c == NULL && !has_subs)
 		return vrcli_usage_error("unknown command '%s'; run 'vrcli help'", argv[0]);
+	/* a bare command that takes no arguments: a word after it is a wrong subcommand */
+	if (c && c->sub == NULL && has_subs && c->max_args == 0 && argc > 1 &&
+	    argv[1][0] != '-') {
+		fprintf(stderr, "vrcli: unknown subcommand '%s %s'\n", argv[0], argv[1]);
+		group_help(argv[0], stderr);
+		return VRCLI_EXIT_USAGE;
+	}
 	if (c == NULL) {
 		bool help = argc > 1 &&
 			    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
@@ -601,5 +764,76 @@ enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char
 	if (rc == VRCLI_EXIT_OK && !v->json)
 		printf("Removed %s %s.\n", what, id);
 	http_reply_free(&r);
+	return rc;
+}
+
+/* vrcli_check_choice - OPTION's value S is one of CHOICES (NULL-terminated), else a usage
+ * error naming them */
+enum vrcli_exit vrcli_check_choice(const char *option, const char *s,
+				   const char *const *choices)
+{
+	char list[256] = "";
+	size_t n = 0;
+
+	for (const char *const *c = choices; *c; c++) {
+		if (strcmp(*c, s) == 0)
+			return VRCLI_EXIT_OK;
+		n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
+				      c == choices ? "" : c[1] ? ", " : " or ", *c);
+		if (n >= sizeof(list))
+			n = sizeof(list) - 1;
+	}
+	return vrcli_usage_error("%s must be %s, not '%s'", option, list, s);
+}
+
+/* vrcli_pages - the pages of a listing, PATH(A, cursor) each, into ITEMS */
+enum vrcli_exit vrcli_pages(struct vrcli *v, vrcli_page_path path, const struct args *a,
+			    bool all, json_t *items, json_t **first, char **more)
+{
+	char *cursor = NULL;
+	enum vrcli_exit rc;
+
+	if (first)
+		*first = NULL;
+	*more = NULL;
+	for (;;) {
+		char *p = path(a, cursor);
+		struct http_reply r;
+		const json_t *page;
+		const char *next;
+
+		rc = vrcli_list(v, p, &r, &page);
+		free(p);
+		if (rc != VRCLI_EXIT_OK) {
+			http_reply_free(&r);
+			break;
+		}
+		json_array_extend(items, (json_t *)page);
+		if (first && *first == NULL)
+			*first = json_incref(r.body);
+		next = vrcli_jstr(r.body, "next_cursor");
+		if (next && cursor && strcmp(next, cursor) == 0) {
+			fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
+			rc = VRCLI_EXIT_OTHER;
+			http_reply_free(&r);
+			break;
+		}
+		free(cursor);
+		cursor = next ? strdup(next) : NULL;
+		if (next && cursor == NULL)
+			abort();
+		http_reply_free(&r);
+		if (cursor == NULL || !all)
+			break;
+	}
+	if (rc == VRCLI_EXIT_OK) {
+		*more = cursor;
+		return rc;
+	}
+	free(cursor);
+	if (first) {
+		json_decref(*first);
+		*first = NULL;
+	}
 	return rc;
 }

@@ -5,7 +5,9 @@
  * `Authorization: Bearer` and is never printed (errmap_format() also redacts it should
  * the server echo it); redirects are not followed (a 3xx is reported with its Location);
  * only http and https are spoken; TLS peers are verified unless --insecure. A reply body
- * larger than HTTP_MAX_BODY is refused rather than buffered. Not thread-safe.
+ * larger than HTTP_MAX_BODY is refused rather than buffered; a download (a held message)
+ * streams its 2xx body to a FILE, up to HTTP_MAX_DOWNLOAD, while an error reply to it is
+ * buffered and parsed like any other. Not thread-safe.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +21,8 @@
 #include "http.h"
 
 #define HTTP_MAX_BODY (32L * 1024 * 1024)
+#define HTTP_MAX_DOWNLOAD (1024L * 1024 * 1024) /* streamed to a file, not buffered */
+#define JSON_ACCEPT "application/json, application/problem+json"
 #define HTTP_CONNECT_TIMEOUT 10L
 
 struct http_client {
@@ -28,11 +32,15 @@ struct http_client {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* A growing reply body. */
+/* A growing reply body; for a download, a 2xx body goes to out instead. */
 struct sink {
 	char *buf;
 	size_t len;
 	bool too_big;
+	CURL *curl;
+	FILE *out;	    /* NULL: buffer every reply */
+	long long written;  /* bytes written to out */
+	bool write_failed;  /* fwrite() to out failed */
 };
 
 /* http_new - a client for *o (borrowed); NULL if libcurl cannot start */
@@ -63,7 +71,20 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct sink *s = arg;
 	size_t n = size * nmemb;
+	long status = 0;
 
+	if (s->out) {
+		/* the status line is in by the time the body flows */
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status <= 299) {
+			if (fwrite(data, 1, n, s->out) != n) {
+				s->write_failed = true;
+				return 0;
+			}
+			s->written += (long long)n;
+			return n;
+		}
+	}
 	if (s->len + n > (size_t)HTTP_MAX_BODY) {
 		s->too_big = true;
 		return 0;
@@ -102,8 +123,10 @@ static char *full_url(const char *base, const char *path)
 
 /* setup - set every option of one request on the reset handle */
 static struct curl_slist *setup(struct http_client *c, const char *method, const char *url,
-				const char *payload, struct sink *sink, char **auth)
+				const char *payload, const char *accept, struct sink *sink,
+				char **auth)
 {
+	char *accept_hdr;
 	CURL *h = c->curl;
 	struct curl_slist *hdrs = NULL;
 
@@ -120,7 +143,8 @@ static struct curl_slist *setup(struct http_client *c, const char *method, const
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)(sink->out ? HTTP_MAX_DOWNLOAD : HTTP_MAX_BODY));
 	if (c->o->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -128,7 +152,10 @@ static struct curl_slist *setup(struct http_client *c, const char *method, const
 	if (c->o->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->o->ca_file);
 
-	hdrs = curl_slist_append(hdrs, "Accept: application/json, application/problem+json");
+	if (asprintf(&accept_hdr, "Accept: %s", accept) < 0)
+		abort();
+	hdrs = curl_slist_append(hdrs, accept_hdr); /* libcurl copies it */
+	free(accept_hdr);
 	if (c->token) {
 		if (asprintf(auth, "Authorization: Bearer %s", c->token) < 0)
 			abort();
@@ -162,13 +189,14 @@ static bool is_json(const char *type)
 	return (n >= 4 && strncasecmp(type + n - 4, "json", 4) == 0);
 }
 
-/* http_request - METHOD PATH with BODY (or NULL); VRCLI_EXIT_CONNECT (printed) if no reply */
-enum vrcli_exit http_request(struct http_client *c, const char *method, const char *path,
-			     const json_t *body, struct http_reply *r)
+/* perform - METHOD PATH with BODY, accepting ACCEPT; a 2xx body to OUT when OUT is set */
+static enum vrcli_exit perform(struct http_client *c, const char *method, const char *path,
+			       const json_t *body, const char *accept, FILE *out,
+			       long long *written, struct http_reply *r)
 {
 	char *url = full_url(c->o->url, path);
 	char *payload = NULL, *auth = NULL;
-	struct sink sink = {0};
+	struct sink sink = {.curl = c->curl, .out = out};
 	struct curl_slist *hdrs;
 	enum vrcli_exit rc = VRCLI_EXIT_OK;
 	const char *v;
@@ -180,7 +208,7 @@ enum vrcli_exit http_request(struct http_client *c, const char *method, const ch
 	if (body && (payload = json_dumps(body, JSON_COMPACT)) == NULL)
 		abort();
 	c->errbuf[0] = '\0';
-	hdrs = setup(c, method, url, payload, &sink, &auth);
+	hdrs = setup(c, method, url, payload, accept, &sink, &auth);
 	cc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);
 	/* the header holds the token and a login payload the password */
@@ -193,9 +221,16 @@ enum vrcli_exit http_request(struct http_client *c, const char *method, const ch
 		free(payload);
 	}
 
+	if (written)
+		*written = sink.written;
+	if (sink.write_failed) {
+		fprintf(stderr, "vrcli: cannot write the reply from %s: %m\n", url);
+		rc = VRCLI_EXIT_OTHER;
+		goto out;
+	}
 	if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		fprintf(stderr, "vrcli: the reply from %s is larger than %ld MiB\n", url,
-			HTTP_MAX_BODY >> 20);
+			(sink.out && !sink.too_big ? HTTP_MAX_DOWNLOAD : HTTP_MAX_BODY) >> 20);
 		rc = VRCLI_EXIT_OTHER;
 		goto out;
 	}
@@ -229,6 +264,32 @@ out:
 	free(sink.buf);
 	free(url);
 	return rc;
+}
+
+/* http_request - METHOD PATH with BODY (or NULL); VRCLI_EXIT_CONNECT (printed) if no reply */
+enum vrcli_exit http_request(struct http_client *c, const char *method, const char *path,
+			     const json_t *body, struct http_reply *r)
+{
+	return perform(c, method, path, body, JSON_ACCEPT, NULL, NULL, r);
+}
+
+/* http_download - GET PATH; a 2xx body is written to OUT as it arrives */
+enum vrcli_exit http_download(struct http_client *c, const char *path, const char *accept,
+			      FILE *out, long long *written, struct http_reply *r)
+{
+	enum vrcli_exit rc;
+	char *acc;
+
+	if (asprintf(&acc, "%s, application/problem+json", accept) < 0)
+		abort();
+	*written = 0;
+	rc = perform(c, "GET", path, NULL, acc, out, written, r);
+	free(acc);
+	if (rc != VRCLI_EXIT_OK)
+		return rc;
+	if (r->status < 200 || r->status > 299)
+		return http_fail(c, r);
+	return VRCLI_EXIT_OK;
 }
 
 /* http_fail - print R's error (one line on stderr) and return its exit code */

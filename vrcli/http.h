@@ -3,8 +3,9 @@
  *
  * Owns: the libcurl handle (reused, so `audit --all` keeps one connection), the request
  * policy (Bearer token, timeout, TLS verification on unless --insecure, no redirects,
- * http/https only), parsing of JSON replies, and turning a failed call into one line on
- * stderr plus an exit code (through errmap.c).
+ * http/https only), parsing of JSON replies, downloads of non-JSON bodies (a held message)
+ * straight to a FILE, and turning a failed call into one line on stderr plus an exit code
+ * (through errmap.c).
  *
  * Ownership: struct http_client borrows the strings of its struct http_opts for its
  * whole life; http_free() releases it. A struct http_reply owns its body (a json_t
@@ -15,6 +16,7 @@
 #define VRCLI_HTTP_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -47,6 +49,12 @@ void http_set_token(struct http_client *c, const char *token);
 /* http_request - METHOD PATH with BODY (or NULL); VRCLI_EXIT_CONNECT (printed) if no reply */
 enum vrcli_exit http_request(struct http_client *c, const char *method, const char *path,
 			     const json_t *body, struct http_reply *r);
+
+/* http_download - GET PATH accepting ACCEPT (e.g. "message/rfc822"); a 2xx body is
+ * written to OUT untouched as it arrives, and *written counts it (an error reply is never
+ * written to OUT); any reply but 2xx is printed and mapped to an exit code, as http_call() */
+enum vrcli_exit http_download(struct http_client *c, const char *path, const char *accept,
+			      FILE *out, long long *written, struct http_reply *r);
 
 /* http_call - http_request; any reply but 2xx is printed and mapped to an exit code */
 enum vrcli_exit http_call(struct http_client *c, const char *method, const char *path,

@@ -4,8 +4,9 @@
  * Owns: struct vrcli, the state of one run (global options, the resolved URL and token,
  * the loaded config file, the HTTP client); the handler signature; and the helpers every
  * handler uses (implemented in commands.c): requiring a URL or a token, usage errors,
- * printing JSON, reading JSON members, and the show/list/remove calls that the admin
- * commands (policy, domains, networks, directories, users) share.
+ * printing JSON, reading JSON members, the show/list/remove calls that the admin
+ * commands (policy, domains, networks, directories, users, lists) share, and the paging
+ * of listings (messages, quarantine).
  *
  * Ownership: main() owns struct vrcli and everything in it; handlers borrow it. Strings
  * returned by vrcli_jstr() are borrowed from the json_t they were read from.
@@ -87,6 +88,21 @@ enum vrcli_exit vrcli_list(struct vrcli *v, const char *path, struct http_reply 
 enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char *id,
 			     const char *what);
 
+/* vrcli_check_choice - OPTION's value S is one of CHOICES (NULL-terminated), else a usage
+ * error naming them */
+enum vrcli_exit vrcli_check_choice(const char *option, const char *s,
+				   const char *const *choices);
+
+/* The request path of a listing's page: A's filters, and CURSOR unless NULL; free() it. */
+typedef char *(*vrcli_page_path)(const struct args *a, const char *cursor);
+
+/* vrcli_pages - GET PATH(A, cursor) page after page: each page's items appended to ITEMS,
+ * following next_cursor to the end with ALL (stopping at a cursor that does not move);
+ * *first (unless FIRST is NULL) the first page's body (a reference: json_decref() it);
+ * *more the next_cursor left unfollowed (free() it), NULL when there is nothing more */
+enum vrcli_exit vrcli_pages(struct vrcli *v, vrcli_page_path path, const struct args *a,
+			    bool all, json_t *items, json_t **first, char **more);
+
 /* vrcli_days_from_now - RFC 3339 UTC time DAYS days from now, into BUF (>= 21 bytes) */
 void vrcli_days_from_now(long days, char *buf, size_t len);
 
@@ -120,5 +136,27 @@ enum vrcli_exit cmd_dirs_test(struct vrcli *v, const struct args *a);	/* cmd_dir
 enum vrcli_exit cmd_users_list(struct vrcli *v, const struct args *a);	/* cmd_users.c */
 enum vrcli_exit cmd_users_show(struct vrcli *v, const struct args *a);	/* cmd_users.c */
 enum vrcli_exit cmd_users_set_role(struct vrcli *v, const struct args *a); /* cmd_users.c */
+enum vrcli_exit cmd_agents_remove(struct vrcli *v, const struct args *a);  /* cmd_agents.c */
+enum vrcli_exit cmd_filter_show(struct vrcli *v, const struct args *a);	   /* cmd_filter.c */
+enum vrcli_exit cmd_filter_set(struct vrcli *v, const struct args *a);	   /* cmd_filter.c */
+enum vrcli_exit cmd_domains_filter(struct vrcli *v, const struct args *a); /* cmd_filter.c */
+enum vrcli_exit cmd_domains_set_filter(struct vrcli *v, const struct args *a); /* cmd_filter.c */
+enum vrcli_exit cmd_prefs_show(struct vrcli *v, const struct args *a);	 /* cmd_filter.c */
+enum vrcli_exit cmd_prefs_set(struct vrcli *v, const struct args *a);	 /* cmd_filter.c */
+enum vrcli_exit cmd_lists(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
+enum vrcli_exit cmd_lists_add(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
+enum vrcli_exit cmd_lists_remove(struct vrcli *v, const struct args *a); /* cmd_lists.c */
+enum vrcli_exit cmd_messages(struct vrcli *v, const struct args *a);	 /* cmd_messages.c */
+enum vrcli_exit cmd_stats(struct vrcli *v, const struct args *a);	 /* cmd_messages.c */
+enum vrcli_exit cmd_quarantine_list(struct vrcli *v, const struct args *a); /* cmd_quarantine.c */
+enum vrcli_exit cmd_quarantine_show(struct vrcli *v, const struct args *a); /* cmd_quarantine.c */
+enum vrcli_exit cmd_quarantine_preview(struct vrcli *v, const struct args *a); /* ditto */
+enum vrcli_exit cmd_quarantine_raw(struct vrcli *v, const struct args *a);  /* ditto */
+enum vrcli_exit cmd_quarantine_release(struct vrcli *v, const struct args *a); /* ditto */
+enum vrcli_exit cmd_quarantine_delete(struct vrcli *v, const struct args *a);  /* ditto */
+enum vrcli_exit cmd_quarantine_release_allow(struct vrcli *v, const struct args *a); /* ditto */
+enum vrcli_exit cmd_quarantine_delete_block(struct vrcli *v, const struct args *a);  /* ditto */
+enum vrcli_exit cmd_quarantine_not_spam(struct vrcli *v, const struct args *a);	     /* ditto */
+enum vrcli_exit cmd_quarantine_bulk(struct vrcli *v, const struct args *a);	     /* ditto */
 
 #endif

@@ -250,3 +250,51 @@ def test_bulk_reports_per_id(people, qstack):
     assert r.json["succeeded"] == 3 and r.json["failed"] == 2
     r = people["alice"].post("/api/v1/quarantine/bulk", {"action": "delete", "ids": ["x"] * 1001})
     assert r.status == 400 and r.problem["field"] == "ids"
+
+
+def test_purge_removes_expired_items_and_their_files(people, qstack):
+    agent = people["agent"]
+    raw, mid = message("old one")
+    meta_time = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 40 * 86400))
+    meta = {"key": "test:old:" + mid, "direction": "inbound", "category": "spam",
+            "recipients": ["alice@corp.test"], "received_at": meta_time, "message_id": mid}
+    b64 = base64.urlsafe_b64encode(json.dumps(meta).encode()).decode().rstrip("=")
+    r = agent.request("POST", "/api/v1/agent/quarantine", body=raw,
+                      content_type="message/rfc822", headers={"X-VR-Metadata": b64})
+    assert r.status == 201
+    old = r.json["id"]
+    raw, mid = message("fresh one")
+    fresh = hold(agent, raw, mid, "spam", ["alice@corp.test"])
+    spool = os.path.join(qstack["VR_APID_DATA_DIR"], "spool")
+    old_file = os.path.join(spool, old[:2], old + ".eml")
+    assert os.path.exists(old_file)
+    assert people["alice"].post("/api/v1/quarantine/purge").status == 403
+    r = people["admin"].post("/api/v1/quarantine/purge")
+    assert r.status == 200 and r.json["purged"] >= 1 and r.json["files_removed"] >= 1
+    assert not os.path.exists(old_file)
+    assert people["admin"].get("/api/v1/quarantine/" + old).status == 404
+    assert people["admin"].get("/api/v1/quarantine/" + fresh).status == 200
+
+
+def test_integrity_check_finds_a_planted_orphan_and_a_lost_file(people, qstack):
+    spool = os.path.join(qstack["VR_APID_DATA_DIR"], "spool")
+    os.makedirs(os.path.join(spool, "zz"), exist_ok=True)
+    orphan = os.path.join(spool, "zz", "zzPlantedOrphanFile000.eml")
+    with open(orphan, "w") as f:
+        f.write("Subject: nobody's\r\n\r\nx\r\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    raw, mid = message("file will vanish")
+    lost = hold(people["agent"], raw, mid, "spam", ["alice@corp.test"])
+    os.unlink(os.path.join(spool, lost[:2], lost + ".eml"))
+    r = people["admin"].post("/api/v1/quarantine/integrity")
+    assert r.status == 200, r
+    assert "zz/zzPlantedOrphanFile000.eml" in r.json["orphan_files"]
+    assert lost in [m["id"] for m in r.json["missing_files"]]
+    assert r.json["repaired"] is False and os.path.exists(orphan)
+    r = people["admin"].post("/api/v1/quarantine/integrity", {"repair": True})
+    assert r.status == 200 and r.json["repaired"] is True
+    assert not os.path.exists(orphan)
+    assert people["admin"].get("/api/v1/quarantine/" + lost).status == 404
+    r = people["admin"].post("/api/v1/quarantine/integrity")
+    assert r.json["orphan_files"] == [] and r.json["missing_files"] == []

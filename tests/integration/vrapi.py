@@ -286,6 +286,31 @@ class Response:
     __str__ = __repr__
 
 
+_HEADER_FIELD = re.compile(rb"^[!-9;-~]+[ \t]*:")
+
+
+def rfc822_problem(data):
+    """rfc822_problem - why data is not an RFC 5322 message (None if it is one): a header
+    section of fields (name ":" value, continuation lines start with a space or tab) without
+    NUL, ending at the first empty line or at the end; the body is any octets (BINARYMIME)"""
+    if not data:
+        return "empty"
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line == b"":
+            return None if i > 0 else "no header field before the empty line"
+        if b"\0" in line:
+            return "line %d of the header holds a NUL byte" % (i + 1)
+        if line[:1] in (b" ", b"\t"):
+            if i == 0:
+                return "the first line is a continuation line"
+            continue
+        if not _HEADER_FIELD.match(line):
+            return "line %d of the header is not a field: %r" % (i + 1, line[:80])
+    return None
+
+
 # --- the client -----------------------------------------------------------------------
 
 class Api:
@@ -480,6 +505,12 @@ class Api:
                 inst = resp.json
             except ValueError as e:
                 raise SpecViolation("%s: body is not JSON (%s): %r" % (where, e, resp))
+        elif base == "message/rfc822":
+            # a message is octets (8BITMIME: any charset), not UTF-8 text; check its shape
+            why = rfc822_problem(resp.body)
+            if why:
+                raise SpecViolation("%s: not a message/rfc822 body: %s: %r" % (where, why, resp))
+            inst = resp.body.decode("latin-1")
         else:
             try:
                 inst = resp.body.decode("utf-8")

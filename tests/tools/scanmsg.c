@@ -50,27 +50,50 @@ static int usage(void)
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{"clamd", required_argument, NULL, 'c'},  {"rspamd", required_argument, NULL, 'r'},
-		{"stream-max", required_argument, NULL, 'm'},
-		{"timeout", required_argument, NULL, 't'}, {"ip", required_argument, NULL, 'i'},
-		{"helo", required_argument, NULL, 'h'},   {"from", required_argument, NULL, 'f'},
-		{"rcpt", required_argument, NULL, 'R'},   {"outbound", no_argument, NULL, 'o'},
-		{"policy", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+	    {"clamd", required_argument, NULL, 'c'},
+	    {"rspamd", required_argument, NULL, 'r'},
+	    {"stream-max", required_argument, NULL, 'm'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"helo", required_argument, NULL, 'h'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"rcpt", required_argument, NULL, 'R'},
+	    {"outbound", no_argument, NULL, 'o'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': a->clamd = optarg; break;
-		case 'r': a->rspamd = optarg; break;
-		case 'm': a->stream_max = strtoul(optarg, NULL, 10); break;
-		case 't': a->timeout_ms = atoi(optarg); break;
-		case 'i': a->ip = optarg; break;
-		case 'h': a->helo = optarg; break;
-		case 'f': a->from = optarg; break;
-		case 'o': a->outbound = true; break;
-		case 'p': a->policy = optarg; break;
+		case 'c':
+			a->clamd = optarg;
+			break;
+		case 'r':
+			a->rspamd = optarg;
+			break;
+		case 'm':
+			a->stream_max = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			a->timeout_ms = atoi(optarg);
+			break;
+		case 'i':
+			a->ip = optarg;
+			break;
+		case 'h':
+			a->helo = optarg;
+			break;
+		case 'f':
+			a->from = optarg;
+			break;
+		case 'o':
+			a->outbound = true;
+			break;
+		case 'p':
+			a->policy = optarg;
+			break;
 		case 'R':
 			if (a->n_rcpts == MAX_RCPTS)
 				return usage();
@@ -98,8 +121,8 @@ static json_t *jstr(const char *s)
 static json_t *clamd_json(const struct args *a, int fd, struct clamd_result *cr)
 {
 	static const char *const names[] = {"clean", "infected", "error"};
-	struct clamd_opts o = {.address = a->clamd, .stream_max = a->stream_max,
-			       .timeout_ms = a->timeout_ms};
+	struct clamd_opts o = {
+	    .address = a->clamd, .stream_max = a->stream_max, .timeout_ms = a->timeout_ms};
 
 	memset(cr, 0, sizeof(*cr));
 	if (a->clamd == NULL)
@@ -112,8 +135,11 @@ static json_t *clamd_json(const struct args *a, int fd, struct clamd_result *cr)
 static json_t *rspamd_json(const struct args *a, int fd, struct rspamd_result *rr)
 {
 	struct rspamd_opts o = {.url = a->rspamd, .timeout_ms = a->timeout_ms};
-	struct rspamd_request req = {.ip = a->ip, .helo = a->helo, .from = a->from,
-				     .rcpts = a->rcpts, .n_rcpts = a->n_rcpts,
+	struct rspamd_request req = {.ip = a->ip,
+				     .helo = a->helo,
+				     .from = a->from,
+				     .rcpts = a->rcpts,
+				     .n_rcpts = a->n_rcpts,
 				     .queue_id = "SCANMSG"};
 	struct rspamd_client *c;
 	json_t *syms;
@@ -154,11 +180,10 @@ static json_t *mime_json(const struct mime_report *r)
 			json_t *ents = json_array();
 
 			for (size_t k = 0; k < p->archive.n; k++)
-				json_array_append_new(ents,
-						      json_pack("{s:o, s:b}", "name",
-								jstr(p->archive.entries[k].name),
-								"encrypted",
-								p->archive.entries[k].encrypted));
+				json_array_append_new(
+				    ents, json_pack("{s:o, s:b}", "name",
+						    jstr(p->archive.entries[k].name), "encrypted",
+						    p->archive.entries[k].encrypted));
 			json_object_set_new(o, "archive",
 					    json_pack("{s:o, s:b, s:b, s:b}", "entries", ents,
 						      "truncated", p->archive.truncated, "broken",
@@ -177,10 +202,9 @@ static json_t *findings_json(const struct attach_findings *f)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < f->n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "reason",
-						     attach_reason_str(f->v[i].reason), "name",
-						     jstr(f->v[i].name), "detail",
-						     jstr(f->v[i].detail)));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:o, s:o}", "reason", attach_reason_str(f->v[i].reason),
+				   "name", jstr(f->v[i].name), "detail", jstr(f->v[i].detail)));
 	return json_pack("{s:I, s:o}", "total", (json_int_t)f->total, "findings", arr);
 }
 
@@ -215,30 +239,30 @@ static json_t *verdict_json(const struct args *a, const struct filter_policy *p,
 	struct verdict_rcpt out[MAX_RCPTS];
 	struct verdict_summary sum;
 	struct verdict_input in = {
-		.direction = a->outbound ? FD_OUTBOUND : FD_INBOUND,
-		.env_from = a->from ? a->from : "",
-		.hdr_from = mr->from_addr,
-		.scan = {.av_ok = cr->status != CLAMD_ERROR,
-			 .av_error = cr->text,
-			 .virus = cr->status == CLAMD_INFECTED ? cr->text : NULL,
-			 .spam_ok = rr->ok,
-			 .spam_error = rr->error,
-			 .spam_score = rr->score,
-			 .newsletter = ap->is_newsletter,
-			 .attach = f},
-		.rcpts = a->rcpts,
-		.n_rcpts = a->n_rcpts,
+	    .direction = a->outbound ? FD_OUTBOUND : FD_INBOUND,
+	    .env_from = a->from ? a->from : "",
+	    .hdr_from = mr->from_addr,
+	    .scan = {.av_ok = cr->status != CLAMD_ERROR,
+		     .av_error = cr->text,
+		     .virus = cr->status == CLAMD_INFECTED ? cr->text : NULL,
+		     .spam_ok = rr->ok,
+		     .spam_error = rr->error,
+		     .spam_score = rr->score,
+		     .newsletter = ap->is_newsletter,
+		     .attach = f},
+	    .rcpts = a->rcpts,
+	    .n_rcpts = a->n_rcpts,
 	};
 	json_t *arr = json_array();
 
 	verdict_decide(p, &in, out, &sum);
 	for (size_t i = 0; i < a->n_rcpts; i++)
-		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:s, s:o, s:o}", "rcpt", a->rcpts[i], "action",
-				       filter_action_str(out[i].action), "category",
-				       filter_category_str(out[i].category), "reason",
-				       jstr(out[i].reason), "subject_prefix",
-				       jstr(out[i].subject_prefix)));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:s, s:o, s:o}", "rcpt", a->rcpts[i],
+						"action", filter_action_str(out[i].action),
+						"category", filter_category_str(out[i].category),
+						"reason", jstr(out[i].reason), "subject_prefix",
+						jstr(out[i].subject_prefix)));
 	return json_pack("{s:s, s:o}", "summary", filter_action_str(sum.action), "recipients", arr);
 }
 

@@ -21,70 +21,69 @@ struct ap_case {
 };
 
 static const struct ap_case cases[] = {
-	{"plain mail", "From: a@b.test\nSubject: hi\n", NULL, false, 0, "", false},
-	{"full newsletter",
-	 "List-Unsubscribe: <https://shop.test/u?id=1>, <mailto:unsub@shop.test>\n"
-	 "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
-	 "List-Id: Shop news <news.shop.test>\nPrecedence: bulk\n",
-	 "MAILLIST HAS_LIST_UNSUB PRECEDENCE_BULK", true,
-	 AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_LIST_ID | AP_PRECEDENCE | AP_SYM_UNSUB |
-		 AP_SYM_MAILLIST | AP_SYM_PRECEDENCE,
-	 "https://shop.test/u?id=1", true},
-	{"https preferred even when listed second",
-	 "List-Unsubscribe: <mailto:u@x.test?subject=unsub>, <https://x.test/u>\nList-Id: <l.x.test>\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_LIST_ID, "https://x.test/u", false},
-	{"mailto only: no one-click",
-	 "List-Unsubscribe: <mailto:u@x.test>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
-	 "Feedback-ID: 1:camp:esp\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_FEEDBACK_ID, "mailto:u@x.test", false},
-	{"mailto preferred over http",
-	 "List-Unsubscribe: <http://x.test/u>, <mailto:u@x.test>\nPrecedence: list\n", NULL, true,
-	 AP_UNSUBSCRIBE | AP_PRECEDENCE, "mailto:u@x.test", false},
-	{"unsubscribe alone is not enough",
-	 "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n",
-	 NULL, false, AP_UNSUBSCRIBE | AP_ONE_CLICK, "https://x.test/u", true},
-	{"unsubscribe header and its own rspamd symbol count once",
-	 "List-Unsubscribe: <https://x.test/u>\n", "HAS_LIST_UNSUB", false,
-	 AP_UNSUBSCRIBE | AP_SYM_UNSUB, "https://x.test/u", false},
-	{"List-Id and MAILLIST count once", "List-Id: <l.x.test>\n", "MAILLIST", false,
-	 AP_LIST_ID | AP_SYM_MAILLIST, "", false},
-	{"two groups without unsubscribe", "List-Id: <l.x.test>\nPrecedence: Bulk \n", NULL, true,
-	 AP_LIST_ID | AP_PRECEDENCE, "", false},
-	{"unsubscribe + Mailchimp stamp",
-	 "List-Unsubscribe: <https://x.us1.list-manage.com/unsubscribe?u=1>\nX-MC-User: abc\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_STAMP, "https://x.us1.list-manage.com/unsubscribe?u=1",
-	 false},
-	{"unsubscribe + SendGrid stamp", "List-Unsubscribe: <mailto:u@sg.test>\nX-SG-EID: zz\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_STAMP, "mailto:u@sg.test", false},
-	{"unsubscribe + campaign id (prefix)",
-	 "List-Unsubscribe: <https://x.test/u>\nx-campaignid: 42\n", NULL, true,
-	 AP_UNSUBSCRIBE | AP_STAMP, "https://x.test/u", false},
-	{"bulk X-Mailer + Feedback-ID", "X-Mailer: Sendinblue Mailer\nFeedback-ID: 7:x\n", NULL,
-	 true, AP_BULK_MAILER | AP_FEEDBACK_ID, "", false},
-	{"an ordinary X-Mailer is no signal",
-	 "X-Mailer: Microsoft Outlook 16.0\nList-Unsubscribe: <https://x.test/u>\n", NULL, false,
-	 AP_UNSUBSCRIBE, "https://x.test/u", false},
-	{"rspamd BULK_ symbol + unsubscribe symbol", "Subject: promo\n",
-	 "BULK_HEADER HAS_LIST_UNSUB", true, AP_SYM_BULK | AP_SYM_UNSUB, "", false},
-	{"Precedence junk is no signal", "Precedence: junk\nList-Id: <l.x.test>\n", NULL, false,
-	 AP_LIST_ID, "", false},
-	{"a bare URI without angle brackets",
-	 "List-Unsubscribe: https://x.test/u?a=1\nPrecedence: bulk\n", NULL, true,
-	 AP_UNSUBSCRIBE | AP_PRECEDENCE, "https://x.test/u?a=1", false},
-	{"unusable URIs are no target",
-	 "List-Unsubscribe: <javascript:alert(1)>, <ftp://x.test/u>, <https://a b.test/>\n"
-	 "List-Id: <l.x.test>\n",
-	 NULL, false, AP_LIST_ID, "", false},
-	{"empty and unterminated values", "List-Unsubscribe: <https://x.test/u\nList-Id: \n",
-	 NULL, false, 0, "", false},
-	{"one-click needs the exact value",
-	 "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=Yes\n"
-	 "List-Id: <l>\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_LIST_ID, "https://x.test/u", false},
-	{"header names in any case",
-	 "list-unsubscribe: <HTTPS://X.test/U>\nLIST-UNSUBSCRIBE-POST:  list-unsubscribe=one-click\n"
-	 "feedback-id: a\n",
-	 NULL, true, AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_FEEDBACK_ID, "HTTPS://X.test/U", true},
+    {"plain mail", "From: a@b.test\nSubject: hi\n", NULL, false, 0, "", false},
+    {"full newsletter",
+     "List-Unsubscribe: <https://shop.test/u?id=1>, <mailto:unsub@shop.test>\n"
+     "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+     "List-Id: Shop news <news.shop.test>\nPrecedence: bulk\n",
+     "MAILLIST HAS_LIST_UNSUB PRECEDENCE_BULK", true,
+     AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_LIST_ID | AP_PRECEDENCE | AP_SYM_UNSUB | AP_SYM_MAILLIST |
+	 AP_SYM_PRECEDENCE,
+     "https://shop.test/u?id=1", true},
+    {"https preferred even when listed second",
+     "List-Unsubscribe: <mailto:u@x.test?subject=unsub>, <https://x.test/u>\nList-Id: <l.x.test>\n",
+     NULL, true, AP_UNSUBSCRIBE | AP_LIST_ID, "https://x.test/u", false},
+    {"mailto only: no one-click",
+     "List-Unsubscribe: <mailto:u@x.test>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+     "Feedback-ID: 1:camp:esp\n",
+     NULL, true, AP_UNSUBSCRIBE | AP_FEEDBACK_ID, "mailto:u@x.test", false},
+    {"mailto preferred over http",
+     "List-Unsubscribe: <http://x.test/u>, <mailto:u@x.test>\nPrecedence: list\n", NULL, true,
+     AP_UNSUBSCRIBE | AP_PRECEDENCE, "mailto:u@x.test", false},
+    {"unsubscribe alone is not enough",
+     "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n",
+     NULL, false, AP_UNSUBSCRIBE | AP_ONE_CLICK, "https://x.test/u", true},
+    {"unsubscribe header and its own rspamd symbol count once",
+     "List-Unsubscribe: <https://x.test/u>\n", "HAS_LIST_UNSUB", false,
+     AP_UNSUBSCRIBE | AP_SYM_UNSUB, "https://x.test/u", false},
+    {"List-Id and MAILLIST count once", "List-Id: <l.x.test>\n", "MAILLIST", false,
+     AP_LIST_ID | AP_SYM_MAILLIST, "", false},
+    {"two groups without unsubscribe", "List-Id: <l.x.test>\nPrecedence: Bulk \n", NULL, true,
+     AP_LIST_ID | AP_PRECEDENCE, "", false},
+    {"unsubscribe + Mailchimp stamp",
+     "List-Unsubscribe: <https://x.us1.list-manage.com/unsubscribe?u=1>\nX-MC-User: abc\n", NULL,
+     true, AP_UNSUBSCRIBE | AP_STAMP, "https://x.us1.list-manage.com/unsubscribe?u=1", false},
+    {"unsubscribe + SendGrid stamp", "List-Unsubscribe: <mailto:u@sg.test>\nX-SG-EID: zz\n", NULL,
+     true, AP_UNSUBSCRIBE | AP_STAMP, "mailto:u@sg.test", false},
+    {"unsubscribe + campaign id (prefix)",
+     "List-Unsubscribe: <https://x.test/u>\nx-campaignid: 42\n", NULL, true,
+     AP_UNSUBSCRIBE | AP_STAMP, "https://x.test/u", false},
+    {"bulk X-Mailer + Feedback-ID", "X-Mailer: Sendinblue Mailer\nFeedback-ID: 7:x\n", NULL, true,
+     AP_BULK_MAILER | AP_FEEDBACK_ID, "", false},
+    {"an ordinary X-Mailer is no signal",
+     "X-Mailer: Microsoft Outlook 16.0\nList-Unsubscribe: <https://x.test/u>\n", NULL, false,
+     AP_UNSUBSCRIBE, "https://x.test/u", false},
+    {"rspamd BULK_ symbol + unsubscribe symbol", "Subject: promo\n", "BULK_HEADER HAS_LIST_UNSUB",
+     true, AP_SYM_BULK | AP_SYM_UNSUB, "", false},
+    {"Precedence junk is no signal", "Precedence: junk\nList-Id: <l.x.test>\n", NULL, false,
+     AP_LIST_ID, "", false},
+    {"a bare URI without angle brackets",
+     "List-Unsubscribe: https://x.test/u?a=1\nPrecedence: bulk\n", NULL, true,
+     AP_UNSUBSCRIBE | AP_PRECEDENCE, "https://x.test/u?a=1", false},
+    {"unusable URIs are no target",
+     "List-Unsubscribe: <javascript:alert(1)>, <ftp://x.test/u>, <https://a b.test/>\n"
+     "List-Id: <l.x.test>\n",
+     NULL, false, AP_LIST_ID, "", false},
+    {"empty and unterminated values", "List-Unsubscribe: <https://x.test/u\nList-Id: \n", NULL,
+     false, 0, "", false},
+    {"one-click needs the exact value",
+     "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=Yes\n"
+     "List-Id: <l>\n",
+     NULL, true, AP_UNSUBSCRIBE | AP_LIST_ID, "https://x.test/u", false},
+    {"header names in any case",
+     "list-unsubscribe: <HTTPS://X.test/U>\nLIST-UNSUBSCRIBE-POST:  list-unsubscribe=one-click\n"
+     "feedback-id: a\n",
+     NULL, true, AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_FEEDBACK_ID, "HTTPS://X.test/U", true},
 };
 
 /* split_headers - "Name: value" lines into mime_header pairs (pointers into buf) */
@@ -179,12 +178,10 @@ static void rspamd_failed_or_absent(void **state)
 static void signal_text_bounded(void **state)
 {
 	char longv[200];
-	struct mime_header h[] = {{"X-Mailer", longv},
-				  {"List-Id", "x"},
-				  {"Feedback-ID", "x"},
-				  {"X-Mailchimp-Campaign-Id-With-A-Rather-Long-Name", "x"},
-				  {"Precedence", "list"},
-				  {"List-Unsubscribe", "<mailto:a@b.test>"}};
+	struct mime_header h[] = {
+	    {"X-Mailer", longv},    {"List-Id", "x"},
+	    {"Feedback-ID", "x"},   {"X-Mailchimp-Campaign-Id-With-A-Rather-Long-Name", "x"},
+	    {"Precedence", "list"}, {"List-Unsubscribe", "<mailto:a@b.test>"}};
 	struct antipub_result out;
 
 	(void)state;
@@ -207,7 +204,7 @@ static void target_parser(void **state)
 	assert_string_equal(out, "https://a.test/u");
 	/* too long for the buffer: not usable, the next one is */
 	assert_true(antipub_unsubscribe_target(
-		"<https://a.test/a-very-long-path-indeed>, <mailto:a@b.test>", out, sizeof(out)));
+	    "<https://a.test/a-very-long-path-indeed>, <mailto:a@b.test>", out, sizeof(out)));
 	assert_string_equal(out, "mailto:a@b.test");
 	assert_false(antipub_unsubscribe_target("", out, sizeof(out)));
 	assert_string_equal(out, "");
@@ -218,10 +215,10 @@ static void target_parser(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(classify_table),
-		cmocka_unit_test(rspamd_failed_or_absent),
-		cmocka_unit_test(signal_text_bounded),
-		cmocka_unit_test(target_parser),
+	    cmocka_unit_test(classify_table),
+	    cmocka_unit_test(rspamd_failed_or_absent),
+	    cmocka_unit_test(signal_text_bounded),
+	    cmocka_unit_test(target_parser),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,17 +30,17 @@ struct reply_case {
 };
 
 static const struct reply_case reply_cases[] = {
-	{"stream: OK", CLAMD_CLEAN, ""},
-	{"stream: OK\n", CLAMD_CLEAN, ""},
-	{"stream: Eicar-Test-Signature FOUND", CLAMD_INFECTED, "Eicar-Test-Signature"},
-	{"stream: Win.Test.EICAR_HDB-1 FOUND\n", CLAMD_INFECTED, "Win.Test.EICAR_HDB-1"},
-	{"1: stream: Some.Name FOUND", CLAMD_INFECTED, "Some.Name"},
-	{"INSTREAM size limit exceeded. ERROR", CLAMD_ERROR, "size limit exceeded"},
-	{"stream: Can't allocate memory ERROR", CLAMD_ERROR, "allocate memory"},
-	{"stream:  FOUND", CLAMD_ERROR, "FOUND"},
-	{"", CLAMD_ERROR, "empty reply"},
-	{"UNKNOWN COMMAND", CLAMD_ERROR, "UNKNOWN COMMAND"},
-	{"stream: OK trailing", CLAMD_ERROR, ""},
+    {"stream: OK", CLAMD_CLEAN, ""},
+    {"stream: OK\n", CLAMD_CLEAN, ""},
+    {"stream: Eicar-Test-Signature FOUND", CLAMD_INFECTED, "Eicar-Test-Signature"},
+    {"stream: Win.Test.EICAR_HDB-1 FOUND\n", CLAMD_INFECTED, "Win.Test.EICAR_HDB-1"},
+    {"1: stream: Some.Name FOUND", CLAMD_INFECTED, "Some.Name"},
+    {"INSTREAM size limit exceeded. ERROR", CLAMD_ERROR, "size limit exceeded"},
+    {"stream: Can't allocate memory ERROR", CLAMD_ERROR, "allocate memory"},
+    {"stream:  FOUND", CLAMD_ERROR, "FOUND"},
+    {"", CLAMD_ERROR, "empty reply"},
+    {"UNKNOWN COMMAND", CLAMD_ERROR, "UNKNOWN COMMAND"},
+    {"stream: OK trailing", CLAMD_ERROR, ""},
 };
 
 /* parse_table - every reply form */
@@ -312,10 +312,10 @@ static void errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_table),
-		cmocka_unit_test(scan_unix_and_tcp),
-		cmocka_unit_test(scan_file),
-		cmocka_unit_test(errors),
+	    cmocka_unit_test(parse_table),
+	    cmocka_unit_test(scan_unix_and_tcp),
+	    cmocka_unit_test(scan_file),
+	    cmocka_unit_test(errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

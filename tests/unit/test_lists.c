@@ -17,33 +17,33 @@ struct match_case {
 };
 
 static const struct match_case match_cases[] = {
-	/* exact address */
-	{"boss@partner.test", "boss@partner.test", true},
-	{"boss@partner.test", "BOSS@Partner.TEST", true},
-	{"boss@partner.test", "<boss@partner.test>", true},
-	{"boss@partner.test", "boss@partner.test.", true},
-	{"boss@partner.test", "other@partner.test", false},
-	{"boss@partner.test", "boss@mail.partner.test", false},
-	{"boss@partner.test", "xboss@partner.test", false},
-	/* *@domain: that domain only */
-	{"*@trusted.test", "anyone@trusted.test", true},
-	{"*@trusted.test", "Anyone@TRUSTED.test", true},
-	{"*@trusted.test", "anyone@sub.trusted.test", false},
-	{"*@trusted.test", "anyone@untrusted.test", false},
-	/* domain: it and its subdomains */
-	{"bank.test", "x@bank.test", true},
-	{"bank.test", "x@mail.bank.test", true},
-	{"bank.test", "x@a.b.bank.test", true},
-	{"bank.test", "x@notbank.test", false},
-	{"bank.test", "x@bank.test.evil", false},
-	{"bank.test", "bank.test@evil.test", false},
-	{"BANK.Test", "x@Mail.Bank.test", true},
-	/* what never matches */
-	{"bank.test", "", false},
-	{"bank.test", "<>", false},
-	{"bank.test", "bank.test", false},
-	{"bank.test", "x@", false},
-	{"*@bank.test", "@bank.test", false},
+    /* exact address */
+    {"boss@partner.test", "boss@partner.test", true},
+    {"boss@partner.test", "BOSS@Partner.TEST", true},
+    {"boss@partner.test", "<boss@partner.test>", true},
+    {"boss@partner.test", "boss@partner.test.", true},
+    {"boss@partner.test", "other@partner.test", false},
+    {"boss@partner.test", "boss@mail.partner.test", false},
+    {"boss@partner.test", "xboss@partner.test", false},
+    /* *@domain: that domain only */
+    {"*@trusted.test", "anyone@trusted.test", true},
+    {"*@trusted.test", "Anyone@TRUSTED.test", true},
+    {"*@trusted.test", "anyone@sub.trusted.test", false},
+    {"*@trusted.test", "anyone@untrusted.test", false},
+    /* domain: it and its subdomains */
+    {"bank.test", "x@bank.test", true},
+    {"bank.test", "x@mail.bank.test", true},
+    {"bank.test", "x@a.b.bank.test", true},
+    {"bank.test", "x@notbank.test", false},
+    {"bank.test", "x@bank.test.evil", false},
+    {"bank.test", "bank.test@evil.test", false},
+    {"BANK.Test", "x@Mail.Bank.test", true},
+    /* what never matches */
+    {"bank.test", "", false},
+    {"bank.test", "<>", false},
+    {"bank.test", "bank.test", false},
+    {"bank.test", "x@", false},
+    {"*@bank.test", "@bank.test", false},
 };
 
 /* both_matchers - reference matcher and set matcher agree with the table */
@@ -74,22 +74,22 @@ struct pattern_case {
 };
 
 static const struct pattern_case pattern_cases[] = {
-	{"boss@partner.test", true},
-	{"*@trusted.test", true},
-	{"bank.test", true},
-	{"Bank.Test", true},
-	{"first.last+tag@corp.test", true},
-	{"", false},
-	{"test", false},           /* one label */
-	{"*@test", false},
-	{"a@b@c.test", false},
-	{"@corp.test", false},
-	{"a b@corp.test", false},
-	{"a*@corp.test", false},   /* '*' only as the whole local part */
-	{"*.bank.test", false},
-	{"bank_test.com", false},
-	{"x@bank..test", false},
-	{"<x@bank.test>", false},
+    {"boss@partner.test", true},
+    {"*@trusted.test", true},
+    {"bank.test", true},
+    {"Bank.Test", true},
+    {"first.last+tag@corp.test", true},
+    {"", false},
+    {"test", false}, /* one label */
+    {"*@test", false},
+    {"a@b@c.test", false},
+    {"@corp.test", false},
+    {"a b@corp.test", false},
+    {"a*@corp.test", false}, /* '*' only as the whole local part */
+    {"*.bank.test", false},
+    {"bank_test.com", false},
+    {"x@bank..test", false},
+    {"<x@bank.test>", false},
 };
 
 /* pattern_validation - lists_check_pattern accepts exactly the three forms */
@@ -165,9 +165,9 @@ static void norm_addr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(both_matchers),     cmocka_unit_test(pattern_validation),
-		cmocka_unit_test(set_seal_dedupes),  cmocka_unit_test(most_specific_first),
-		cmocka_unit_test(norm_addr),
+	    cmocka_unit_test(both_matchers),	cmocka_unit_test(pattern_validation),
+	    cmocka_unit_test(set_seal_dedupes), cmocka_unit_test(most_specific_first),
+	    cmocka_unit_test(norm_addr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

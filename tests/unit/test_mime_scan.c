@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <glib.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,9 +101,9 @@ static GByteArray *zip_build(const struct zentry *e, size_t n, size_t prefix_len
 }
 
 static const struct zentry zip_plain[] = {
-	{"docs/", "", false},
-	{"docs/readme.txt", "hello", false},
-	{"bin/setup.exe", "MZ fake", false},
+    {"docs/", "", false},
+    {"docs/readme.txt", "hello", false},
+    {"bin/setup.exe", "MZ fake", false},
 };
 static const struct zentry zip_locked[] = {{"secret.docx", "xxxxxxxxxxxx", true}};
 static const struct zentry zip_clean[] = {{"a.txt", "a", false}, {"b.pdf", "%PDF", false}};
@@ -154,9 +155,10 @@ static char *attach_msg(const char *extra_headers, const char *const *parts, siz
 static char *zip_part(const char *filename, const char *type, GByteArray *zip)
 {
 	char *body = b64(zip->data, zip->len);
-	char *part = g_strdup_printf("Content-Type: %s\r\nContent-Disposition: attachment; "
-				     "filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
-				     type, filename, body);
+	char *part =
+	    g_strdup_printf("Content-Type: %s\r\nContent-Disposition: attachment; "
+			    "filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s",
+			    type, filename, body);
 
 	free(body);
 	return part;
@@ -185,16 +187,17 @@ static void inventory(void **state)
 	GByteArray *z = zip_build(zip_plain, 3, 0);
 	char *zp = zip_part("archive.zip", "application/zip", z);
 	const char *parts[] = {
-		"Content-Type: application/pdf; name=\"ignored.pdf\"\r\n"
-		"Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf.exe\r\n"
-		"Content-Transfer-Encoding: base64\r\n\r\nTVpQAAIAAAAEAA8A//8AALgAAAAAAAAAQAAaAA==\r\n",
-		"Content-Type: application/octet-stream;\r\n name=\"=?UTF-8?B?ZmFjdHVyZS5leGU=?=\"\r\n\r\n"
-		"data\r\n",
-		"Content-Type: application/x-msdownload\r\n\r\nMZ\r\n",
-		zp,
+	    "Content-Type: application/pdf; name=\"ignored.pdf\"\r\n"
+	    "Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf.exe\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nTVpQAAIAAAAEAA8A//8AALgAAAAAAAAAQAAaAA==\r\n",
+	    "Content-Type: application/octet-stream;\r\n "
+	    "name=\"=?UTF-8?B?ZmFjdHVyZS5leGU=?=\"\r\n\r\n"
+	    "data\r\n",
+	    "Content-Type: application/x-msdownload\r\n\r\nMZ\r\n",
+	    zp,
 	};
-	char *msg = attach_msg("List-Unsubscribe: <https://shop.test/u>\r\nList-Id: <l.shop.test>\r\n",
-			       parts, 4);
+	char *msg = attach_msg(
+	    "List-Unsubscribe: <https://shop.test/u>\r\nList-Id: <l.shop.test>\r\n", parts, 4);
 	struct mime_report r;
 	const struct mime_part_info *p;
 
@@ -236,30 +239,30 @@ struct name_case {
 };
 
 static const struct name_case name_cases[] = {
-	{"setup.exe", true, "exe", false},
-	{"SETUP.EXE", true, "exe", false},
-	{"report.pdf.exe", true, "exe", true},
-	{"report.pdf   .exe", true, "exe", true},
-	{"x.exe.", true, "exe", false},
-	{"x.exe ", true, "exe", false},
-	{"x.exe . . ", true, "exe", false},
-	{"x.exe\t", true, "exe", false},
-	{"x.exe\xe2\x80\x8b", true, "exe", false},     /* zero-width space */
-	{"x.exe\xc2\xa0", true, "exe", false},         /* no-break space */
-	{"photo\xe2\x80\xaegpj.exe", true, "exe", false}, /* right-to-left override */
-	{"x.exe:Zone.Identifier", true, "exe", false}, /* alternate data stream */
-	{"C:\\Users\\me\\x.scr", true, "scr", false},
-	{"../../x.js", true, "js", false},
-	{"invoice.pdf.js", true, "js", true},
-	{".exe", true, "exe", false},
-	{"x.txt", false, "", false},
-	{"x.exe.txt", false, "", false},
-	{"archive.tar.gz", false, "", false},
-	{"exe", false, "", false},
-	{"x.", false, "", false},
-	{"", false, "", false},
-	{"x.exeexeexeexeexeexe", false, "", false},
-	{"my.exe/", false, "", false},
+    {"setup.exe", true, "exe", false},
+    {"SETUP.EXE", true, "exe", false},
+    {"report.pdf.exe", true, "exe", true},
+    {"report.pdf   .exe", true, "exe", true},
+    {"x.exe.", true, "exe", false},
+    {"x.exe ", true, "exe", false},
+    {"x.exe . . ", true, "exe", false},
+    {"x.exe\t", true, "exe", false},
+    {"x.exe\xe2\x80\x8b", true, "exe", false},	      /* zero-width space */
+    {"x.exe\xc2\xa0", true, "exe", false},	      /* no-break space */
+    {"photo\xe2\x80\xaegpj.exe", true, "exe", false}, /* right-to-left override */
+    {"x.exe:Zone.Identifier", true, "exe", false},    /* alternate data stream */
+    {"C:\\Users\\me\\x.scr", true, "scr", false},
+    {"../../x.js", true, "js", false},
+    {"invoice.pdf.js", true, "js", true},
+    {".exe", true, "exe", false},
+    {"x.txt", false, "", false},
+    {"x.exe.txt", false, "", false},
+    {"archive.tar.gz", false, "", false},
+    {"exe", false, "", false},
+    {"x.", false, "", false},
+    {"", false, "", false},
+    {"x.exeexeexeexeexeexe", false, "", false},
+    {"my.exe/", false, "", false},
 };
 
 /* name_tricks - attach_name_blocked on every trick */
@@ -273,8 +276,8 @@ static void name_tricks(void **state)
 		const struct name_case *c = &name_cases[i];
 		char ext[32];
 		bool dbl = false;
-		bool got = attach_name_blocked(c->name, &p.blocked_extensions, ext, sizeof(ext),
-					       &dbl);
+		bool got =
+		    attach_name_blocked(c->name, &p.blocked_extensions, ext, sizeof(ext), &dbl);
 
 		if (got != c->blocked || strcmp(ext, c->ext) != 0 || dbl != c->dbl)
 			fail_msg("name '%s': want %d '%s' dbl=%d, got %d '%s' dbl=%d", c->name,
@@ -343,32 +346,33 @@ static void zip_cases(void **state)
 struct policy_case {
 	const char *name;
 	const char *part; /* NULL: generated (kind) */
-	int kind;         /* zips: 1 plain (setup.exe inside), 2 encrypted, 3 clean; 4 a PE */
+	int kind;	  /* zips: 1 plain (setup.exe inside), 2 encrypted, 3 clean; 4 a PE */
 	const char *zip_name, *zip_type;
 	enum attach_reason reasons[3];
 	size_t n;
 };
 
+/* clang-format off */
 static const struct policy_case policy_cases[] = {
-	{"clean pdf", "Content-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n", 0, 0, 0, {0}, 0},
-	{"exe", "Content-Type: application/octet-stream; name=a.exe\r\n\r\nx\r\n", 0, 0, 0,
-	 {ATTACH_EXTENSION}, 1},
-	{"double extension",
-	 "Content-Type: application/pdf\r\nContent-Disposition: attachment; "
+	{"clean pdf", "Content-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n",
+	 0, NULL, NULL, {0}, 0},
+	{"exe", "Content-Type: application/octet-stream; name=a.exe\r\n\r\nx\r\n",
+	 0, NULL, NULL, {ATTACH_EXTENSION}, 1},
+	{"double extension", "Content-Type: application/pdf\r\nContent-Disposition: attachment; "
 	 "filename=\"invoice.pdf.exe\"\r\n\r\nx\r\n",
-	 0, 0, 0, {ATTACH_DOUBLE_EXTENSION}, 1},
-	{"trailing dot", "Content-Type: application/pdf; name=\"x.exe.\"\r\n\r\nx\r\n", 0, 0, 0,
-	 {ATTACH_EXTENSION}, 1},
-	{"blocked declared type", "Content-Type: application/x-msdownload\r\n\r\nx\r\n", 0, 0, 0,
-	 {ATTACH_TYPE}, 1},
+	 0, NULL, NULL, {ATTACH_DOUBLE_EXTENSION}, 1},
+	{"trailing dot", "Content-Type: application/pdf; name=\"x.exe.\"\r\n\r\nx\r\n",
+	 0, NULL, NULL, {ATTACH_EXTENSION}, 1},
+	{"blocked declared type", "Content-Type: application/x-msdownload\r\n\r\nx\r\n",
+	 0, NULL, NULL, {ATTACH_TYPE}, 1},
 	{"PE sniffed under an innocent name", NULL, 4, "a.png", "image/png", {ATTACH_TYPE}, 1},
 	{"zip holding an exe", NULL, 1, "files.zip", "application/zip", {ATTACH_ARCHIVE_MEMBER}, 1},
-	{"zip found by magic under another name", NULL, 1, "files.dat",
-	 "application/octet-stream", {ATTACH_ARCHIVE_MEMBER}, 1},
-	{"zip found by extension", NULL, 2, "locked.zip", "application/octet-stream",
-	 {ATTACH_ENCRYPTED}, 1},
+	{"zip found by magic under another name", NULL, 1, "files.dat", "application/octet-stream",
+	 {ATTACH_ARCHIVE_MEMBER}, 1},
+	{"encrypted zip", NULL, 2, "locked.zip", "application/octet-stream", {ATTACH_ENCRYPTED}, 1},
 	{"clean zip", NULL, 3, "ok.zip", "application/x-zip-compressed", {0}, 0},
 };
+/* clang-format on */
 
 /* policy_table - mime_attach_check over built messages */
 static void policy_table(void **state)
@@ -423,8 +427,8 @@ static void policy_table(void **state)
 static void policy_switches(void **state)
 {
 	GByteArray *z1 = zip_build(zip_plain, 3, 0), *z2 = zip_build(zip_locked, 1, 0);
-	char *p1 = zip_part("a.zip", "application/zip", z1), *p2 = zip_part("b.zip",
-									   "application/zip", z2);
+	char *p1 = zip_part("a.zip", "application/zip", z1),
+	     *p2 = zip_part("b.zip", "application/zip", z2);
 	const char *parts[] = {p1, p2};
 	char *msg = attach_msg(NULL, parts, 2);
 	struct attach_policy pol;
@@ -487,12 +491,12 @@ static void nested_messages(void **state)
 	(void)state;
 	for (int i = 0; i < levels; i++)
 		g_string_append_printf(
-			s,
-			"From: a%d@b.test\r\nSubject: level %d\r\n"
-			"Content-Type: multipart/mixed; boundary=\"L%d\"\r\n\r\n--L%d\r\n"
-			"Content-Type: application/octet-stream; name=\"f%d.exe\"\r\n\r\nx\r\n"
-			"--L%d\r\nContent-Type: message/rfc822; name=\"fwd%d.eml\"\r\n\r\n",
-			i, i, i, i, i, i, i);
+		    s,
+		    "From: a%d@b.test\r\nSubject: level %d\r\n"
+		    "Content-Type: multipart/mixed; boundary=\"L%d\"\r\n\r\n--L%d\r\n"
+		    "Content-Type: application/octet-stream; name=\"f%d.exe\"\r\n\r\nx\r\n"
+		    "--L%d\r\nContent-Type: message/rfc822; name=\"fwd%d.eml\"\r\n\r\n",
+		    i, i, i, i, i, i, i);
 	g_string_append(s, "From: z@b.test\r\n\r\nbottom\r\n");
 	scan_text(s->str, &r);
 	assert_string_equal(r.subject, "level 0");
@@ -512,8 +516,9 @@ static void hostile_input(void **state)
 {
 	static const char nul_msg[] = "From: a@b.test\r\nSubject: x\0y\r\nX-Bin: \x01\x02\x7f\r\n"
 				      "Content-Type: text/plain\r\n\r\nbody\0with\0nul\r\n";
-	static const char latin1[] = "From: \"R\xe9mi\" <remi@b.test>\r\nSubject: caf\xe9 cr\xe8me\r\n"
-				     "X-Junk: \xff\xfe\xc3\r\n\r\nbody\r\n";
+	static const char latin1[] =
+	    "From: \"R\xe9mi\" <remi@b.test>\r\nSubject: caf\xe9 cr\xe8me\r\n"
+	    "X-Junk: \xff\xfe\xc3\r\n\r\nbody\r\n";
 	struct mime_report r;
 	GString *s;
 
@@ -548,8 +553,8 @@ static void hostile_input(void **state)
 	/* 20,000 nested multiparts */
 	s = g_string_new("From: a@b.test\r\n");
 	for (int i = 0; i < 20000; i++)
-		g_string_append_printf(s, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n",
-				       i, i);
+		g_string_append_printf(
+		    s, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i);
 	g_string_append(s, "Content-Type: text/plain\r\n\r\nx\r\n");
 	assert_int_equal(mime_scan_buffer(s->str, s->len, &r), VR_OK);
 	mime_report_free(&r);
@@ -615,9 +620,11 @@ static void insert(GByteArray *b, guint pos, const void *p, guint n)
 /* mutate - a copy of seed with a few random edits */
 static GByteArray *mutate(const guint8 *seed, size_t len, uint32_t *rng)
 {
-	static const char *const tokens[] = {"\r\n--XX\r\n", "\r\n\r\n", "Content-Type: message/rfc822\r\n",
-					     "=?UTF-8?B?", "PK\3\4", "PK\1\2", "PK\5\6", "\0",
-					     "boundary=\"", "filename*0*=", "\xff\xfe", ";;;;"};
+	static const char *const tokens[] = {
+	    "\r\n--XX\r\n", "\r\n\r\n", "Content-Type: message/rfc822\r\n",
+	    "=?UTF-8?B?",   "PK\3\4",	"PK\1\2",
+	    "PK\5\6",	    "\0",	"boundary=\"",
+	    "filename*0*=", "\xff\xfe", ";;;;"};
 	GByteArray *b = g_byte_array_new();
 	uint32_t edits = 1 + xorshift(rng) % 8;
 
@@ -633,7 +640,8 @@ static GByteArray *mutate(const guint8 *seed, size_t len, uint32_t *rng)
 			g_byte_array_set_size(b, pos);
 			break;
 		case 2: { /* insert a token */
-			const char *t = tokens[xorshift(rng) % (sizeof(tokens) / sizeof(tokens[0]))];
+			const char *t =
+			    tokens[xorshift(rng) % (sizeof(tokens) / sizeof(tokens[0]))];
 
 			insert(b, pos, t, strlen(t) ? (guint)strlen(t) : 1);
 			break;
@@ -689,21 +697,24 @@ static void check_report(const struct mime_report *r)
 static void fuzz_messages(void **state)
 {
 	GByteArray *z1 = zip_build(zip_plain, 3, 0), *z2 = zip_build(zip_locked, 1, 7);
-	char *p1 = zip_part("a.zip", "application/zip", z1), *p2 = zip_part("b.bin",
-									   "application/octet-stream", z2);
+	char *p1 = zip_part("a.zip", "application/zip", z1),
+	     *p2 = zip_part("b.bin", "application/octet-stream", z2);
 	const char *parts[] = {
-		p1, p2,
-		"Content-Type: application/pdf; name*0*=UTF-8''a%C3%A9; name*1=\".pdf.exe\"\r\n\r\nx\r\n",
-		"Content-Type: message/rfc822\r\n\r\nFrom: x@y.test\r\nSubject: =?ISO-8859-1?Q?caf=E9?=\r\n"
-		"Content-Type: multipart/mixed; boundary=\"YY\"\r\n\r\n--YY\r\nContent-Type: "
-		"application/x-msdownload; name=in.exe\r\n\r\nMZ\r\n--YY--\r\n"};
+	    p1, p2,
+	    "Content-Type: application/pdf; name*0*=UTF-8''a%C3%A9; "
+	    "name*1=\".pdf.exe\"\r\n\r\nx\r\n",
+	    "Content-Type: message/rfc822\r\n\r\nFrom: x@y.test\r\nSubject: "
+	    "=?ISO-8859-1?Q?caf=E9?=\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"YY\"\r\n\r\n--YY\r\nContent-Type: "
+	    "application/x-msdownload; name=in.exe\r\n\r\nMZ\r\n--YY--\r\n"};
 	char *seeds[3];
 	struct attach_policy pol;
 	uint32_t rng = 0x9e3779b9;
 	int runs = 0;
 
 	(void)state;
-	seeds[0] = attach_msg("List-Unsubscribe: <https://a.test/u>\r\nPrecedence: bulk\r\n", parts, 4);
+	seeds[0] =
+	    attach_msg("List-Unsubscribe: <https://a.test/u>\r\nPrecedence: bulk\r\n", parts, 4);
 	seeds[1] = attach_msg("Subject: \xe9t\xe9\r\n", parts + 2, 2);
 	seeds[2] = g_strdup("From: a@b.test\r\nContent-Type: text/plain\r\n\r\nhello\r\n");
 	attach_policy_defaults(&pol);
@@ -723,7 +734,8 @@ static void fuzz_messages(void **state)
 		}
 	/* the zip lister alone, much more often: it is cheap */
 	for (int i = 0; i < 3000; i++, runs++) {
-		GByteArray *m = mutate(i % 2 ? z1->data : z2->data, i % 2 ? z1->len : z2->len, &rng);
+		GByteArray *m =
+		    mutate(i % 2 ? z1->data : z2->data, i % 2 ? z1->len : z2->len, &rng);
 		struct archive_info a;
 
 		mime_zip_list(m->data, m->len, &a);
@@ -741,14 +753,74 @@ static void fuzz_messages(void **state)
 	g_byte_array_unref(z2);
 }
 
+/* One thread's share of the concurrent scans. */
+struct worker {
+	const char *msg;
+	size_t parts, findings;
+	bool same; /* every scan gave the first one's counts */
+};
+
+/* scan_loop - scan the same message 50 times */
+static void *scan_loop(void *arg)
+{
+	struct worker *w = arg;
+	struct attach_policy pol;
+
+	attach_policy_defaults(&pol);
+	w->same = true;
+	for (int i = 0; i < 50; i++) {
+		struct mime_report r;
+		struct attach_findings f;
+
+		mime_scan_buffer(w->msg, strlen(w->msg), &r);
+		mime_attach_check(&r, &pol, &f);
+		if (i == 0) {
+			w->parts = r.n_parts;
+			w->findings = f.total;
+		} else if (r.n_parts != w->parts || f.total != w->findings) {
+			w->same = false;
+		}
+		mime_report_free(&r);
+	}
+	attach_policy_free(&pol);
+	return NULL;
+}
+
+/* concurrent_scans - scans in parallel threads (the milter's) agree with each other */
+static void concurrent_scans(void **state)
+{
+	GByteArray *z = zip_build(zip_plain, 3, 0);
+	char *zp = zip_part("a.zip", "application/zip", z);
+	const char *parts[] = {zp, "Content-Type: application/pdf; name*=ISO-8859-1''r%E9sum%E9.exe"
+				   "\r\n\r\nx\r\n"};
+	char *msg = attach_msg("Subject: =?ISO-8859-1?Q?caf=E9?=\r\n", parts, 2);
+	struct worker w[4];
+	pthread_t th[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){.msg = msg};
+		assert_int_equal(pthread_create(&th[i], NULL, scan_loop, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(w[i].same);
+		assert_int_equal(w[i].parts, 3);
+		assert_int_equal(w[i].findings, 2); /* résumé.exe, a.zip/bin/setup.exe */
+	}
+	g_free(msg);
+	g_free(zp);
+	g_byte_array_unref(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(inventory),       cmocka_unit_test(name_tricks),
-		cmocka_unit_test(zip_cases),       cmocka_unit_test(policy_table),
-		cmocka_unit_test(policy_switches), cmocka_unit_test(many_findings),
-		cmocka_unit_test(nested_messages), cmocka_unit_test(hostile_input),
-		cmocka_unit_test(scan_fd),         cmocka_unit_test(fuzz_messages),
+	    cmocka_unit_test(inventory),       cmocka_unit_test(name_tricks),
+	    cmocka_unit_test(zip_cases),       cmocka_unit_test(policy_table),
+	    cmocka_unit_test(policy_switches), cmocka_unit_test(many_findings),
+	    cmocka_unit_test(nested_messages), cmocka_unit_test(hostile_input),
+	    cmocka_unit_test(scan_fd),	       cmocka_unit_test(fuzz_messages),
 	};
 
 	mime_scan_init();

@@ -17,15 +17,15 @@
 /* ---- reply parsing ---------------------------------------------------------------------- */
 
 static const char full_reply[] =
-	"{\"is_skipped\": false, \"score\": 16.5, \"required_score\": 15.0, \"action\": \"reject\","
-	" \"symbols\": {\"GTUBE\": {\"name\": \"GTUBE\", \"score\": 0.0, \"metric_score\": 0},"
-	"              \"MAILLIST\": {\"name\": \"MAILLIST\", \"score\": -0.2},"
-	"              \"ARC_NA\": {\"name\": \"ARC_NA\", \"score\": 0.0, \"options\": [\"x\"]},"
-	"              \"BAYES\": {\"name\": \"BAYES\"}},"
-	" \"messages\": {}, \"message-id\": \"abc@x\","
-	" \"milter\": {\"add_headers\": {\"Authentication-Results\": {\"value\": \"mx.test; spf=pass\","
-	"                                                          \"order\": 0}},"
-	"              \"remove_headers\": {\"X-Spam\": 1}}}";
+    "{\"is_skipped\": false, \"score\": 16.5, \"required_score\": 15.0, \"action\": \"reject\","
+    " \"symbols\": {\"GTUBE\": {\"name\": \"GTUBE\", \"score\": 0.0, \"metric_score\": 0},"
+    "              \"MAILLIST\": {\"name\": \"MAILLIST\", \"score\": -0.2},"
+    "              \"ARC_NA\": {\"name\": \"ARC_NA\", \"score\": 0.0, \"options\": [\"x\"]},"
+    "              \"BAYES\": {\"name\": \"BAYES\"}},"
+    " \"messages\": {}, \"message-id\": \"abc@x\","
+    " \"milter\": {\"add_headers\": {\"Authentication-Results\": {\"value\": \"mx.test; spf=pass\","
+    "                                                          \"order\": 0}},"
+    "              \"remove_headers\": {\"X-Spam\": 1}}}";
 
 struct reply_case {
 	const char *body;
@@ -38,21 +38,21 @@ struct reply_case {
 };
 
 static const struct reply_case reply_cases[] = {
-	{full_reply, true, NULL, 16.5, "reject", 4, "mx.test; spf=pass"},
-	{"{\"score\": 0, \"action\": \"no action\"}", true, NULL, 0, "no action", 0, NULL},
-	{"{\"score\": -1.5, \"symbols\": {}}", true, NULL, -1.5, "", 0, NULL},
-	{"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": \"mx; none\"}}}",
-	 true, NULL, 3, "", 0, "mx; none"},
-	{"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": "
-	 "[{\"value\": \"first\"}, {\"value\": \"second\"}]}}}",
-	 true, NULL, 3, "", 0, "first"},
-	{"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": 5}}}", true, NULL,
-	 3, "", 0, NULL},
-	{"{\"action\": \"reject\"}", false, "no numeric score", 0, "", 0, NULL},
-	{"{\"score\": \"12\"}", false, "no numeric score", 0, "", 0, NULL},
-	{"[1, 2]", false, "not a JSON object", 0, "", 0, NULL},
-	{"<html>502 Bad Gateway</html>", false, "not a JSON object", 0, "", 0, NULL},
-	{"", false, "not a JSON object", 0, "", 0, NULL},
+    {full_reply, true, NULL, 16.5, "reject", 4, "mx.test; spf=pass"},
+    {"{\"score\": 0, \"action\": \"no action\"}", true, NULL, 0, "no action", 0, NULL},
+    {"{\"score\": -1.5, \"symbols\": {}}", true, NULL, -1.5, "", 0, NULL},
+    {"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": \"mx; none\"}}}",
+     true, NULL, 3, "", 0, "mx; none"},
+    {"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": "
+     "[{\"value\": \"first\"}, {\"value\": \"second\"}]}}}",
+     true, NULL, 3, "", 0, "first"},
+    {"{\"score\": 3, \"milter\": {\"add_headers\": {\"Authentication-Results\": 5}}}", true, NULL,
+     3, "", 0, NULL},
+    {"{\"action\": \"reject\"}", false, "no numeric score", 0, "", 0, NULL},
+    {"{\"score\": \"12\"}", false, "no numeric score", 0, "", 0, NULL},
+    {"[1, 2]", false, "not a JSON object", 0, "", 0, NULL},
+    {"<html>502 Bad Gateway</html>", false, "not a JSON object", 0, "", 0, NULL},
+    {"", false, "not a JSON object", 0, "", 0, NULL},
 };
 
 /* parse_table - every reply form */
@@ -131,7 +131,8 @@ static void *serve(void *arg)
 		if ((end = strstr(f->request, "\r\n\r\n")) != NULL) {
 			char *cl = strcasestr(f->request, "\r\nContent-Length:");
 
-			want = (size_t)(end + 4 - f->request) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+			want =
+			    (size_t)(end + 4 - f->request) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
 			if (f->req_len >= want)
 				break;
 		}
@@ -177,8 +178,10 @@ static char *http(int status, const char *body)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n%s", status, strlen(body), body) < 0)
+	if (asprintf(&s,
+		     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s",
+		     status, strlen(body), body) < 0)
 		return NULL;
 	return s;
 }
@@ -187,9 +190,13 @@ static char *http(int status, const char *body)
 static void request_headers(void **state)
 {
 	const char *rcpts[] = {"alice@corp.test", "bob@corp.test"};
-	struct rspamd_request req = {.ip = "203.0.113.7", .helo = "mail.example.org",
-				     .from = "jean@example.org", .rcpts = rcpts, .n_rcpts = 2,
-				     .queue_id = "4ABC12", .hostname = "mail.example.org"};
+	struct rspamd_request req = {.ip = "203.0.113.7",
+				     .helo = "mail.example.org",
+				     .from = "jean@example.org",
+				     .rcpts = rcpts,
+				     .n_rcpts = 2,
+				     .queue_id = "4ABC12",
+				     .hostname = "mail.example.org"};
 	char *reply = http(200, full_reply), url[64];
 	struct rspamd_opts o = {.url = url};
 	struct rspamd_client *c = rspamd_client_new(&o);
@@ -251,7 +258,8 @@ static void errors(void **state)
 	(void)state;
 	snprintf(url, sizeof(url), "http://127.0.0.1:1");
 	assert_false(rspamd_check(c, NULL, "x", 1, &r));
-	assert_non_null(strstr(r.error, "onnect")); /* "Couldn't connect..." / "Connection refused" */
+	assert_non_null(
+	    strstr(r.error, "onnect")); /* "Couldn't connect..." / "Connection refused" */
 	rspamd_result_free(&r);
 
 	fake_start(&f, e500);
@@ -291,10 +299,10 @@ static void errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_table),
-		cmocka_unit_test(symbols),
-		cmocka_unit_test(request_headers),
-		cmocka_unit_test(errors),
+	    cmocka_unit_test(parse_table),
+	    cmocka_unit_test(symbols),
+	    cmocka_unit_test(request_headers),
+	    cmocka_unit_test(errors),
 	};
 	int rc;
 

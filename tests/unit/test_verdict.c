@@ -14,28 +14,28 @@
 #include "verdict.h"
 
 static const char policy_json[] =
-	"{\"virus_action\": \"quarantine\", \"blocklist_action\": \"reject\","
-	" \"attachments\": {\"blocked_extensions\": [\"exe\", \".scr\", \"JS\"],"
-	"                   \"blocked_types\": [\"application/x-msdownload\"],"
-	"                   \"block_encrypted_archives\": true, \"inspect_archives\": true},"
-	" \"domains\": {"
-	"   \"corp.test\": {\"spam_tag\": 5.0, \"spam_quarantine\": 8.0, \"spam_reject\": 15.0,"
-	"                 \"subject_prefix\": \"[SPAM]\", \"newsletter\": \"deliver\","
-	"                 \"fail_open_spam\": false},"
-	"   \"Open.Test\": {\"spam_tag\": 4, \"spam_quarantine\": 9, \"spam_reject\": 20,"
-	"                 \"subject_prefix\": \"[PUB?]\", \"newsletter\": \"tag\","
-	"                 \"fail_open_spam\": true}},"
-	" \"outbound\": {\"spam_tag\": 3, \"spam_quarantine\": 6, \"spam_reject\": 10},"
-	" \"lists\": {"
-	"   \"global\": {\"allow\": [\"boss@partner.test\", \"*@trusted.test\", \"bank.test\"],"
-	"              \"block\": [\"*@spammer.test\", \"evil.test\"]},"
-	"   \"users\": {"
-	"     \"alice@corp.test\": {\"allow\": [\"friend@evil.test\", \"news@shop.test\"],"
-	"                         \"block\": [\"pest@partner.test\", \"bank.test\"]},"
-	"     \"Bob@Corp.Test\": {\"allow\": [\"*@vendor.test\"], \"block\": []}}},"
-	" \"newsletter_prefs\": {\"alice@corp.test\": \"quarantine\","
-	"                        \"carol@corp.test\": \"tag\"},"
-	" \"a_future_member\": {\"ignored\": true}}";
+    "{\"virus_action\": \"quarantine\", \"blocklist_action\": \"reject\","
+    " \"attachments\": {\"blocked_extensions\": [\"exe\", \".scr\", \"JS\"],"
+    "                   \"blocked_types\": [\"application/x-msdownload\"],"
+    "                   \"block_encrypted_archives\": true, \"inspect_archives\": true},"
+    " \"domains\": {"
+    "   \"corp.test\": {\"spam_tag\": 5.0, \"spam_quarantine\": 8.0, \"spam_reject\": 15.0,"
+    "                 \"subject_prefix\": \"[SPAM]\", \"newsletter\": \"deliver\","
+    "                 \"fail_open_spam\": false},"
+    "   \"Open.Test\": {\"spam_tag\": 4, \"spam_quarantine\": 9, \"spam_reject\": 20,"
+    "                 \"subject_prefix\": \"[PUB?]\", \"newsletter\": \"tag\","
+    "                 \"fail_open_spam\": true}},"
+    " \"outbound\": {\"spam_tag\": 3, \"spam_quarantine\": 6, \"spam_reject\": 10},"
+    " \"lists\": {"
+    "   \"global\": {\"allow\": [\"boss@partner.test\", \"*@trusted.test\", \"bank.test\"],"
+    "              \"block\": [\"*@spammer.test\", \"evil.test\"]},"
+    "   \"users\": {"
+    "     \"alice@corp.test\": {\"allow\": [\"friend@evil.test\", \"news@shop.test\"],"
+    "                         \"block\": [\"pest@partner.test\", \"bank.test\"]},"
+    "     \"Bob@Corp.Test\": {\"allow\": [\"*@vendor.test\"], \"block\": []}}},"
+    " \"newsletter_prefs\": {\"alice@corp.test\": \"quarantine\","
+    "                        \"carol@corp.test\": \"tag\"},"
+    " \"a_future_member\": {\"ignored\": true}}";
 
 /* One recipient's expected outcome. */
 struct want {
@@ -45,173 +45,156 @@ struct want {
 	const char *reason; /* a substring of the reason, or NULL */
 };
 
-/* One message. */
+/* One message: direction, senders, what the scanners said, and up to three recipients
+ * with the outcome each must get, then the message-level summary. scan is a list of words:
+ * "score=N" (rspamd's score), "virus=NAME", "avfail" (clamd failed), "spamfail" (rspamd
+ * failed), "nl" (antipub says newsletter), "attach" (one attachment finding). */
 struct decide_case {
 	const char *name;
 	enum filter_direction dir;
 	const char *env_from, *hdr_from;
-	bool av_fail;
-	const char *virus;
-	bool spam_fail;
-	double score;
-	bool newsletter;
-	bool attachment;
+	const char *scan;
 	struct want w[3];
 	enum filter_action summary;
 };
 
-#define IN  FD_INBOUND
-#define OUT FD_OUTBOUND
+#define IN    FD_INBOUND
+#define OUT   FD_OUTBOUND
+#define ALICE "alice@corp.test"
+#define BOB   "bob@corp.test"
+#define CAROL "carol@corp.test"
+#define DAVE  "dave@open.test"
+#define EXT   "partner@example.net"
 
+/* clang-format off */
 static const struct decide_case decide_cases[] = {
-	{"clean", IN, "jean@example.org", "jean@example.org", false, NULL, false, 1.0, false, false,
-	 {{"alice@corp.test", FA_DELIVER, FC_CLEAN, "spam score 1.00"}}, FA_DELIVER},
+	{"clean", IN, "jean@example.org", "jean@example.org", "score=1",
+	 {{ALICE, FA_DELIVER, FC_CLEAN, "spam score 1.00"}}, FA_DELIVER},
+
 	/* rule 1: virus */
 	{"virus from an allow-listed sender is still a virus", IN, "boss@partner.test",
-	 "boss@partner.test", false, "Eicar-Test-Signature", false, 0, false, false,
-	 {{"alice@corp.test", FA_QUARANTINE, FC_VIRUS, "Eicar-Test-Signature"},
-	  {"bob@corp.test", FA_QUARANTINE, FC_VIRUS, NULL}},
-	 FA_DELIVER},
-	{"virus beats the block list and spam", IN, "x@spammer.test", NULL, false, "Bad.Thing",
-	 false, 99, true, true, {{"bob@corp.test", FA_QUARANTINE, FC_VIRUS, NULL}}, FA_DELIVER},
-	{"antivirus failure tempfails, even allow-listed", IN, "boss@partner.test", NULL, true,
-	 NULL, false, 0, false, false,
-	 {{"alice@corp.test", FA_TEMPFAIL, FC_VIRUS, "antivirus scan failed: clamd down"},
-	  {"bob@corp.test", FA_TEMPFAIL, FC_VIRUS, NULL}},
-	 FA_TEMPFAIL},
-	/* rule 2: block lists */
+	 "boss@partner.test", "virus=Eicar-Test-Signature",
+	 {{ALICE, FA_QUARANTINE, FC_VIRUS, "Eicar-Test-Signature"},
+	  {BOB, FA_QUARANTINE, FC_VIRUS, NULL}}, FA_DELIVER},
+	{"virus beats the block list, spam, newsletter, attachments", IN, "x@spammer.test", NULL,
+	 "virus=Bad.Thing score=99 nl attach",
+	 {{BOB, FA_QUARANTINE, FC_VIRUS, NULL}}, FA_DELIVER},
+	{"antivirus failure tempfails, even allow-listed", IN, "boss@partner.test", NULL, "avfail",
+	 {{ALICE, FA_TEMPFAIL, FC_VIRUS, "antivirus scan failed: clamd down"},
+	  {BOB, FA_TEMPFAIL, FC_VIRUS, NULL}}, FA_TEMPFAIL},
+
+	/* rule 2: block lists, the recipient's then the global one */
 	{"user block beats global allow (subdomain of bank.test)", IN, "x@mail.bank.test", NULL,
-	 false, NULL, false, 0, false, false,
-	 {{"alice@corp.test", FA_REJECT, FC_BLOCKLIST, "recipient's block list (bank.test)"},
-	  {"bob@corp.test", FA_DELIVER, FC_CLEAN, "global allow list (bank.test)"}},
-	 FA_DELIVER},
-	{"global block beats user allow", IN, "friend@evil.test", NULL, false, NULL, false, 0,
-	 false, false, {{"alice@corp.test", FA_REJECT, FC_BLOCKLIST, "global block list"}},
-	 FA_REJECT},
-	{"global block *@domain", IN, "promo@spammer.test", NULL, false, NULL, false, 0, false,
-	 false,
-	 {{"bob@corp.test", FA_REJECT, FC_BLOCKLIST, "(*@spammer.test)"},
-	  {"alice@corp.test", FA_REJECT, FC_BLOCKLIST, NULL}},
-	 FA_REJECT},
-	{"block via the From: header", IN, "bounce@esp.example", "Promo@Spammer.Test", false,
-	 NULL, false, 0, false, false,
-	 {{"bob@corp.test", FA_REJECT, FC_BLOCKLIST, "Promo@Spammer.Test"}}, FA_REJECT},
-	{"user block by exact address", IN, "pest@partner.test", NULL, false, NULL, false, 0,
-	 false, false,
-	 {{"alice@corp.test", FA_REJECT, FC_BLOCKLIST, NULL},
-	  {"bob@corp.test", FA_DELIVER, FC_CLEAN, NULL}},
-	 FA_DELIVER},
-	{"block list decides before a failed spam scan", IN, "x@evil.test", NULL, false, NULL,
-	 true, 0, false, false, {{"bob@corp.test", FA_REJECT, FC_BLOCKLIST, NULL}}, FA_REJECT},
-	/* rule 3: allow lists */
-	{"allow skips spam", IN, "boss@partner.test", NULL, false, NULL, false, 30, false, false,
-	 {{"bob@corp.test", FA_DELIVER, FC_CLEAN, "global allow list (boss@partner.test)"}},
-	 FA_DELIVER},
-	{"allow skips spam but not attachments", IN, "boss@partner.test", NULL, false, NULL,
-	 false, 30, false, true,
-	 {{"bob@corp.test", FA_QUARANTINE, FC_ATTACHMENT, "invoice.pdf.exe"}}, FA_DELIVER},
-	{"allow skips a failed spam scan", IN, "someone@trusted.test", NULL, false, NULL, true, 0,
-	 false, false, {{"alice@corp.test", FA_DELIVER, FC_CLEAN, "(*@trusted.test)"}},
-	 FA_DELIVER},
-	{"allow skips the newsletter preference", IN, "news@shop.test", NULL, false, NULL, false,
-	 0, true, false,
-	 {{"alice@corp.test", FA_DELIVER, FC_CLEAN, "recipient's allow list (news@shop.test)"}},
-	 FA_DELIVER},
+	 "score=0",
+	 {{ALICE, FA_REJECT, FC_BLOCKLIST, "recipient's block list (bank.test)"},
+	  {BOB, FA_DELIVER, FC_CLEAN, "global allow list (bank.test)"}}, FA_DELIVER},
+	{"global block beats user allow", IN, "friend@evil.test", NULL, "score=0",
+	 {{ALICE, FA_REJECT, FC_BLOCKLIST, "global block list"}}, FA_REJECT},
+	{"global block *@domain", IN, "promo@spammer.test", NULL, "score=0",
+	 {{BOB, FA_REJECT, FC_BLOCKLIST, "(*@spammer.test)"},
+	  {ALICE, FA_REJECT, FC_BLOCKLIST, NULL}}, FA_REJECT},
+	{"block via the From: header", IN, "bounce@esp.example", "Promo@Spammer.Test", "score=0",
+	 {{BOB, FA_REJECT, FC_BLOCKLIST, "Promo@Spammer.Test"}}, FA_REJECT},
+	{"user block by exact address", IN, "pest@partner.test", NULL, "score=0",
+	 {{ALICE, FA_REJECT, FC_BLOCKLIST, NULL},
+	  {BOB, FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
+	{"block list decides before a failed spam scan", IN, "x@evil.test", NULL, "spamfail",
+	 {{BOB, FA_REJECT, FC_BLOCKLIST, NULL}}, FA_REJECT},
+
+	/* rule 3: allow lists skip spam and newsletter, not attachments */
+	{"allow skips spam", IN, "boss@partner.test", NULL, "score=30",
+	 {{BOB, FA_DELIVER, FC_CLEAN, "global allow list (boss@partner.test)"}}, FA_DELIVER},
+	{"allow skips spam but not attachments", IN, "boss@partner.test", NULL, "score=30 attach",
+	 {{BOB, FA_QUARANTINE, FC_ATTACHMENT, "invoice.pdf.exe"}}, FA_DELIVER},
+	{"allow skips a failed spam scan", IN, "someone@trusted.test", NULL, "spamfail",
+	 {{ALICE, FA_DELIVER, FC_CLEAN, "(*@trusted.test)"}}, FA_DELIVER},
+	{"allow skips the newsletter preference", IN, "news@shop.test", NULL, "nl",
+	 {{ALICE, FA_DELIVER, FC_CLEAN, "recipient's allow list (news@shop.test)"}}, FA_DELIVER},
 	{"allow through the From: header, envelope is a bounce address", IN,
-	 "bounce-123@esp.example", "Boss@Partner.Test", false, NULL, false, 30, false, false,
-	 {{"bob@corp.test", FA_DELIVER, FC_CLEAN, "Boss@Partner.Test"}}, FA_DELIVER},
-	{"two recipients, one allow-lists the sender", IN, "sales@vendor.test", NULL, false, NULL,
-	 false, 9, false, false,
-	 {{"bob@corp.test", FA_DELIVER, FC_CLEAN, "recipient's allow list (*@vendor.test)"},
-	  {"alice@corp.test", FA_QUARANTINE, FC_SPAM, "spam score 9.00 >= 8.00"}},
-	 FA_DELIVER},
-	{"case-insensitive recipient and sender", IN, "FRIEND@Evil.Test", NULL, false, NULL, false,
-	 0, false, false, {{"Alice@CORP.test", FA_REJECT, FC_BLOCKLIST, NULL}}, FA_REJECT},
-	{"subdomain matching: notbank.test is not bank.test", IN, "x@notbank.test", NULL, false,
-	 NULL, false, 16, false, false, {{"bob@corp.test", FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
-	{"*@domain does not cover subdomains", IN, "x@mail.trusted.test", NULL, false, NULL,
-	 false, 16, false, false, {{"bob@corp.test", FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
+	 "bounce-123@esp.example", "Boss@Partner.Test", "score=30",
+	 {{BOB, FA_DELIVER, FC_CLEAN, "Boss@Partner.Test"}}, FA_DELIVER},
+	{"two recipients, one allow-lists the sender", IN, "sales@vendor.test", NULL, "score=9",
+	 {{BOB, FA_DELIVER, FC_CLEAN, "recipient's allow list (*@vendor.test)"},
+	  {ALICE, FA_QUARANTINE, FC_SPAM, "spam score 9.00 >= 8.00"}}, FA_DELIVER},
+	{"case-insensitive recipient and sender", IN, "FRIEND@Evil.Test", NULL, "score=0",
+	 {{"Alice@CORP.test", FA_REJECT, FC_BLOCKLIST, NULL}}, FA_REJECT},
+	{"subdomain matching: notbank.test is not bank.test", IN, "x@notbank.test", NULL,
+	 "score=16", {{BOB, FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
+	{"*@domain does not cover subdomains", IN, "x@mail.trusted.test", NULL, "score=16",
+	 {{BOB, FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
+
 	/* rule 4: spam */
-	{"spam tag", IN, "x@example.org", NULL, false, NULL, false, 5.0, false, false,
-	 {{"bob@corp.test", FA_TAG, FC_SPAM, "spam score 5.00 >= 5.00"}}, FA_DELIVER},
-	{"spam quarantine at the threshold", IN, "x@example.org", NULL, false, NULL, false, 8.0,
-	 false, false, {{"bob@corp.test", FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
-	{"spam reject at the threshold", IN, "x@example.org", NULL, false, NULL, false, 15.0,
-	 false, false, {{"bob@corp.test", FA_REJECT, FC_SPAM, ">= 15.00"}}, FA_REJECT},
-	{"just below tag", IN, "x@example.org", NULL, false, NULL, false, 4.99, false, false,
-	 {{"bob@corp.test", FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
-	{"per-domain thresholds", IN, "x@example.org", NULL, false, NULL, false, 8.5, false, false,
-	 {{"bob@corp.test", FA_QUARANTINE, FC_SPAM, NULL},
-	  {"dave@open.test", FA_TAG, FC_SPAM, ">= 4.00"}},
-	 FA_DELIVER},
-	{"tag + attachment -> quarantine attachment", IN, "x@example.org", NULL, false, NULL,
-	 false, 6, false, true, {{"bob@corp.test", FA_QUARANTINE, FC_ATTACHMENT, NULL}},
-	 FA_DELIVER},
-	{"outbound thresholds", OUT, "alice@corp.test", NULL, false, NULL, false, 7, false, false,
-	 {{"partner@example.net", FA_QUARANTINE, FC_SPAM, ">= 6.00"}}, FA_DELIVER},
-	{"outbound tag", OUT, "alice@corp.test", NULL, false, NULL, false, 4, false, false,
-	 {{"partner@example.net", FA_TAG, FC_SPAM, NULL}}, FA_DELIVER},
-	{"outbound reject", OUT, "alice@corp.test", NULL, false, NULL, false, 10, false, false,
-	 {{"partner@example.net", FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
-	{"outbound ignores the recipient domain's thresholds", OUT, "alice@corp.test", NULL, false,
-	 NULL, false, 7, false, false, {{"bob@corp.test", FA_QUARANTINE, FC_SPAM, NULL}},
-	 FA_DELIVER},
+	{"spam tag", IN, "x@example.org", NULL, "score=5",
+	 {{BOB, FA_TAG, FC_SPAM, "spam score 5.00 >= 5.00"}}, FA_DELIVER},
+	{"spam quarantine at the threshold", IN, "x@example.org", NULL, "score=8",
+	 {{BOB, FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
+	{"spam reject at the threshold", IN, "x@example.org", NULL, "score=15",
+	 {{BOB, FA_REJECT, FC_SPAM, ">= 15.00"}}, FA_REJECT},
+	{"just below tag", IN, "x@example.org", NULL, "score=4.99",
+	 {{BOB, FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
+	{"per-domain thresholds", IN, "x@example.org", NULL, "score=8.5",
+	 {{BOB, FA_QUARANTINE, FC_SPAM, NULL},
+	  {DAVE, FA_TAG, FC_SPAM, ">= 4.00"}}, FA_DELIVER},
+	{"tag + attachment -> quarantine attachment", IN, "x@example.org", NULL, "score=6 attach",
+	 {{BOB, FA_QUARANTINE, FC_ATTACHMENT, NULL}}, FA_DELIVER},
+	{"outbound thresholds", OUT, ALICE, NULL, "score=7",
+	 {{EXT, FA_QUARANTINE, FC_SPAM, ">= 6.00"}}, FA_DELIVER},
+	{"outbound tag", OUT, ALICE, NULL, "score=4",
+	 {{EXT, FA_TAG, FC_SPAM, NULL}}, FA_DELIVER},
+	{"outbound reject", OUT, ALICE, NULL, "score=10",
+	 {{EXT, FA_REJECT, FC_SPAM, NULL}}, FA_REJECT},
+	{"outbound ignores the recipient domain's thresholds", OUT, ALICE, NULL, "score=7",
+	 {{BOB, FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
 	{"inbound to an unknown domain uses the outbound thresholds", IN, "x@example.org", NULL,
-	 false, NULL, false, 7, false, false,
+	 "score=7",
 	 {{"x@unknown.test", FA_QUARANTINE, FC_SPAM, NULL},
-	  {"bob@corp.test", FA_TAG, FC_SPAM, NULL}},
-	 FA_DELIVER},
-	{"spam scan failure tempfails", IN, "x@example.org", NULL, false, NULL, true, 0, false,
-	 false, {{"bob@corp.test", FA_TEMPFAIL, FC_SPAM, "spam scan failed: rspamd down"}},
-	 FA_TEMPFAIL},
+	  {BOB, FA_TAG, FC_SPAM, NULL}}, FA_DELIVER},
+	{"spam scan failure tempfails", IN, "x@example.org", NULL, "spamfail",
+	 {{BOB, FA_TEMPFAIL, FC_SPAM, "spam scan failed: rspamd down"}}, FA_TEMPFAIL},
 	{"spam scan failure with fail_open_spam delivers (and says so)", IN, "x@example.org",
-	 NULL, false, NULL, true, 0, false, false,
-	 {{"dave@open.test", FA_DELIVER, FC_CLEAN, "fails open"}}, FA_DELIVER},
-	{"one tempfail tempfails the message", IN, "x@example.org", NULL, false, NULL, true, 0,
-	 false, false,
-	 {{"dave@open.test", FA_DELIVER, FC_CLEAN, NULL},
-	  {"bob@corp.test", FA_TEMPFAIL, FC_SPAM, NULL}},
-	 FA_TEMPFAIL},
-	{"fail-open still applies the newsletter and attachment rules", IN, "x@example.org", NULL,
-	 false, NULL, true, 0, true, false,
-	 {{"dave@open.test", FA_TAG, FC_NEWSLETTER, "fails open"}}, FA_DELIVER},
+	 NULL, "spamfail", {{DAVE, FA_DELIVER, FC_CLEAN, "fails open"}}, FA_DELIVER},
+	{"one tempfail tempfails the message", IN, "x@example.org", NULL, "spamfail",
+	 {{DAVE, FA_DELIVER, FC_CLEAN, NULL},
+	  {BOB, FA_TEMPFAIL, FC_SPAM, NULL}}, FA_TEMPFAIL},
+	{"fail-open still applies the newsletter rule", IN, "x@example.org", NULL, "spamfail nl",
+	 {{DAVE, FA_TAG, FC_NEWSLETTER, "fails open"}}, FA_DELIVER},
+	{"fail-open still applies the attachment rule", IN, "x@example.org", NULL,
+	 "spamfail attach", {{DAVE, FA_QUARANTINE, FC_ATTACHMENT, "fails open"}}, FA_DELIVER},
+
 	/* rule 5: newsletters */
-	{"newsletter preference per recipient", IN, "news@shop.example", NULL, false, NULL, false,
-	 1, true, false,
-	 {{"alice@corp.test", FA_QUARANTINE, FC_NEWSLETTER, "newsletter"},
-	  {"bob@corp.test", FA_DELIVER, FC_CLEAN, NULL},
-	  {"carol@corp.test", FA_TAG, FC_NEWSLETTER, NULL}},
-	 FA_DELIVER},
-	{"newsletter: the domain's default", IN, "news@shop.example", NULL, false, NULL, false, 1,
-	 true, false, {{"dave@open.test", FA_TAG, FC_NEWSLETTER, NULL}}, FA_DELIVER},
-	{"newsletter quarantine beats a spam tag", IN, "news@shop.example", NULL, false, NULL,
-	 false, 6, true, false, {{"alice@corp.test", FA_QUARANTINE, FC_NEWSLETTER, NULL}},
-	 FA_DELIVER},
-	{"spam tag and newsletter tag -> tagged as spam", IN, "news@shop.example", NULL, false,
-	 NULL, false, 6, true, false,
-	 {{"carol@corp.test", FA_TAG, FC_SPAM, "newsletter"}}, FA_DELIVER},
-	{"spam quarantine beats the newsletter preference", IN, "news@shop.example", NULL, false,
-	 NULL, false, 8, true, false, {{"carol@corp.test", FA_QUARANTINE, FC_SPAM, NULL}},
-	 FA_DELIVER},
+	{"newsletter preference per recipient", IN, "news@shop.example", NULL, "score=1 nl",
+	 {{ALICE, FA_QUARANTINE, FC_NEWSLETTER, "newsletter"},
+	  {BOB, FA_DELIVER, FC_CLEAN, NULL},
+	  {CAROL, FA_TAG, FC_NEWSLETTER, NULL}}, FA_DELIVER},
+	{"newsletter: the domain's default", IN, "news@shop.example", NULL, "score=1 nl",
+	 {{DAVE, FA_TAG, FC_NEWSLETTER, NULL}}, FA_DELIVER},
+	{"newsletter quarantine beats a spam tag", IN, "news@shop.example", NULL, "score=6 nl",
+	 {{ALICE, FA_QUARANTINE, FC_NEWSLETTER, NULL}}, FA_DELIVER},
+	{"spam tag and newsletter tag -> tagged as spam", IN, "news@shop.example", NULL,
+	 "score=6 nl", {{CAROL, FA_TAG, FC_SPAM, "newsletter"}}, FA_DELIVER},
+	{"spam quarantine beats the newsletter preference", IN, "news@shop.example", NULL,
+	 "score=8 nl", {{CAROL, FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
 	{"newsletter tag + attachment -> quarantine attachment", IN, "news@shop.example", NULL,
-	 false, NULL, false, 1, true, true,
-	 {{"carol@corp.test", FA_QUARANTINE, FC_ATTACHMENT, NULL}}, FA_DELIVER},
-	{"outbound newsletters are delivered", OUT, "alice@corp.test", NULL, false, NULL, false, 0,
-	 true, false, {{"partner@example.net", FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
+	 "score=1 nl attach", {{CAROL, FA_QUARANTINE, FC_ATTACHMENT, NULL}}, FA_DELIVER},
+	{"outbound newsletters are delivered", OUT, ALICE, NULL, "nl",
+	 {{EXT, FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
+
 	/* rule 6: attachments */
-	{"attachment alone", IN, "x@example.org", NULL, false, NULL, false, 0, false, true,
-	 {{"bob@corp.test", FA_QUARANTINE, FC_ATTACHMENT, "double extension exe"}}, FA_DELIVER},
+	{"attachment alone", IN, "x@example.org", NULL, "attach",
+	 {{BOB, FA_QUARANTINE, FC_ATTACHMENT, "double extension exe"}}, FA_DELIVER},
+
 	/* summaries and odd senders */
-	{"all reject -> reject, mixed -> deliver", IN, "x@example.org", NULL, false, NULL, false,
-	 12, false, false,
-	 {{"bob@corp.test", FA_QUARANTINE, FC_SPAM, NULL},
-	  {"x@unknown.test", FA_REJECT, FC_SPAM, NULL}},
-	 FA_DELIVER},
-	{"null sender", IN, "<>", NULL, false, NULL, false, 0, false, false,
-	 {{"bob@corp.test", FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
-	{"recipient that is not an address", IN, "x@example.org", NULL, false, NULL, false, 7,
-	 false, false, {{"postmaster", FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
+	{"one reject among others -> deliver", IN, "x@example.org", NULL, "score=12",
+	 {{BOB, FA_QUARANTINE, FC_SPAM, NULL},
+	  {"x@unknown.test", FA_REJECT, FC_SPAM, NULL}}, FA_DELIVER},
+	{"reasons are valid UTF-8", IN, "x\xff\xc3\xa9@spammer.test", NULL, "score=0",
+	 {{BOB, FA_REJECT, FC_BLOCKLIST, "sender x?\xc3\xa9@spammer.test"}}, FA_REJECT},
+	{"null sender", IN, "<>", NULL, "score=0",
+	 {{BOB, FA_DELIVER, FC_CLEAN, NULL}}, FA_DELIVER},
+	{"recipient that is not an address", IN, "x@example.org", NULL, "score=7",
+	 {{"postmaster", FA_QUARANTINE, FC_SPAM, NULL}}, FA_DELIVER},
 };
+/* clang-format on */
 
 static struct filter_policy policy;
 
@@ -249,6 +232,38 @@ static void one_finding(struct attach_findings *f)
 	snprintf(f->v[0].detail, sizeof(f->v[0].detail), "double extension exe");
 }
 
+/* parse_scan - the words of a case's scan spec into in->scan (attach points to f) */
+static void parse_scan(const char *spec, struct verdict_scan *scan, struct attach_findings *f)
+{
+	static char virus[64];
+	char buf[128];
+
+	memset(scan, 0, sizeof(*scan));
+	scan->av_ok = scan->spam_ok = true;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *w = strtok(buf, " "); w; w = strtok(NULL, " ")) {
+		if (strncmp(w, "score=", 6) == 0) {
+			scan->spam_score = strtod(w + 6, NULL);
+		} else if (strncmp(w, "virus=", 6) == 0) {
+			snprintf(virus, sizeof(virus), "%s", w + 6);
+			scan->virus = virus;
+		} else if (strcmp(w, "avfail") == 0) {
+			scan->av_ok = false;
+			scan->av_error = "clamd down";
+		} else if (strcmp(w, "spamfail") == 0) {
+			scan->spam_ok = false;
+			scan->spam_error = "rspamd down";
+		} else if (strcmp(w, "nl") == 0) {
+			scan->newsletter = true;
+		} else if (strcmp(w, "attach") == 0) {
+			one_finding(f);
+			scan->attach = f;
+		} else {
+			fail_msg("bad scan word '%s'", w);
+		}
+	}
+}
+
 /* decide_table - every case of the contract table */
 static void decide_table(void **state)
 {
@@ -260,22 +275,14 @@ static void decide_table(void **state)
 		struct verdict_rcpt out[3];
 		struct verdict_summary sum;
 		struct verdict_input in = {
-			.direction = c->dir,
-			.env_from = c->env_from,
-			.hdr_from = c->hdr_from,
-			.scan = {.av_ok = !c->av_fail,
-				 .av_error = c->av_fail ? "clamd down" : NULL,
-				 .virus = c->virus,
-				 .spam_ok = !c->spam_fail,
-				 .spam_error = c->spam_fail ? "rspamd down" : NULL,
-				 .spam_score = c->score,
-				 .newsletter = c->newsletter,
-				 .attach = c->attachment ? &f : NULL},
-			.rcpts = rcpts,
+		    .direction = c->dir,
+		    .env_from = c->env_from,
+		    .hdr_from = c->hdr_from,
+		    .rcpts = rcpts,
 		};
 		size_t n = 0;
 
-		one_finding(&f);
+		parse_scan(c->scan, &in.scan, &f);
 		while (n < 3 && c->w[n].rcpt != NULL) {
 			rcpts[n] = c->w[n].rcpt;
 			n++;
@@ -290,7 +297,8 @@ static void decide_table(void **state)
 				fail_msg("case '%s', %s: want %s/%s '%s', got %s/%s '%s'", c->name,
 					 w->rcpt, filter_action_str(w->action),
 					 filter_category_str(w->category),
-					 w->reason ? w->reason : "", filter_action_str(out[k].action),
+					 w->reason ? w->reason : "",
+					 filter_action_str(out[k].action),
 					 filter_category_str(out[k].category), out[k].reason);
 		}
 		if (sum.action != c->summary)
@@ -330,9 +338,9 @@ static void virus_actions(void **state)
 		const char *json;
 		enum filter_action rcpt, summary;
 	} cases[] = {
-		{"{\"virus_action\": \"reject\"}", FA_REJECT, FA_REJECT},
-		{"{\"virus_action\": \"discard\"}", FA_DISCARD, FA_DISCARD},
-		{"{}", FA_QUARANTINE, FA_DELIVER},
+	    {"{\"virus_action\": \"reject\"}", FA_REJECT, FA_REJECT},
+	    {"{\"virus_action\": \"discard\"}", FA_DISCARD, FA_DISCARD},
+	    {"{}", FA_QUARANTINE, FA_DELIVER},
 	};
 	const char *rcpts[] = {"a@corp.test", "b@corp.test"};
 
@@ -343,10 +351,11 @@ static void virus_actions(void **state)
 		json_t *j = json_loads(cases[i].json, 0, NULL);
 		struct verdict_rcpt out[2];
 		struct verdict_summary sum;
-		struct verdict_input in = {.env_from = "x@example.org",
-					   .scan = {.av_ok = true, .virus = "Eicar", .spam_ok = true},
-					   .rcpts = rcpts,
-					   .n_rcpts = 2};
+		struct verdict_input in = {
+		    .env_from = "x@example.org",
+		    .scan = {.av_ok = true, .virus = "Eicar", .spam_ok = true},
+		    .rcpts = rcpts,
+		    .n_rcpts = 2};
 
 		assert_int_equal(filter_policy_parse(j, &p, err, sizeof(err)), VR_OK);
 		verdict_decide(&p, &in, out, &sum);
@@ -367,7 +376,8 @@ static void defaults(void **state)
 
 	(void)state;
 	for (int round = 0; round < 2; round++) {
-		assert_int_equal(filter_policy_parse(round ? NULL : j, &p, err, sizeof(err)), VR_OK);
+		assert_int_equal(filter_policy_parse(round ? NULL : j, &p, err, sizeof(err)),
+				 VR_OK);
 		assert_int_equal(p.virus_action, FA_QUARANTINE);
 		assert_int_equal(p.blocklist_action, FA_QUARANTINE);
 		assert_true(pattern_set_contains(&p.attach.blocked_extensions, "exe"));
@@ -411,44 +421,42 @@ struct bad_case {
 };
 
 static const struct bad_case bad_policies[] = {
-	{"[]", "filter:"},
-	{"{\"virus_action\": \"bounce\"}", "virus_action:"},
-	{"{\"virus_action\": 1}", "virus_action:"},
-	{"{\"blocklist_action\": \"discard\"}", "blocklist_action:"},
-	{"{\"attachments\": []}", "attachments:"},
-	{"{\"attachments\": {\"blocked_extensions\": \"exe\"}}", "attachments.blocked_extensions:"},
-	{"{\"attachments\": {\"blocked_extensions\": [\"exe\", \"e x\"]}}",
-	 "attachments.blocked_extensions[1]:"},
-	{"{\"attachments\": {\"blocked_extensions\": [\"\"]}}", "attachments.blocked_extensions[0]:"},
-	{"{\"attachments\": {\"blocked_types\": [\"exe\"]}}", "attachments.blocked_types[0]:"},
-	{"{\"attachments\": {\"inspect_archives\": \"yes\"}}", "attachments.inspect_archives:"},
-	{"{\"domains\": {\"corp\": {}}}", "domains.corp:"},
-	{"{\"domains\": {\"corp.test\": 5}}", "domains.corp.test:"},
-	{"{\"domains\": {\"corp.test\": {\"spam_tag\": \"5\"}}}", "domains.corp.test.spam_tag:"},
-	{"{\"domains\": {\"corp.test\": {\"spam_reject\": 1e9}}}", "domains.corp.test.spam_reject:"},
-	{"{\"domains\": {\"corp.test\": {\"spam_tag\": 9}}}", "domains.corp.test.spam_quarantine:"},
-	{"{\"domains\": {\"corp.test\": {\"spam_quarantine\": 20}}}",
-	 "domains.corp.test.spam_reject:"},
-	{"{\"domains\": {\"corp.test\": {\"newsletter\": \"drop\"}}}",
-	 "domains.corp.test.newsletter:"},
-	{"{\"domains\": {\"corp.test\": {\"fail_open_spam\": 1}}}",
-	 "domains.corp.test.fail_open_spam:"},
-	{"{\"domains\": {\"corp.test\": {\"subject_prefix\": \"a\\nb\"}}}",
-	 "domains.corp.test.subject_prefix:"},
-	{"{\"domains\": {\"corp.test\": {}, \"CORP.test\": {}}}", "domains.corp.test:"},
-	{"{\"outbound\": {\"spam_tag\": null, \"spam_reject\": -5}}", "outbound.spam_reject:"},
-	{"{\"lists\": {\"global\": {\"allow\": [\"ok.test\", \"not a pattern\"]}}}",
-	 "lists.global.allow[1]:"},
-	{"{\"lists\": {\"global\": {\"block\": [\"*@test\"]}}}", "lists.global.block[0]:"},
-	{"{\"lists\": {\"global\": {\"block\": [7]}}}", "lists.global.block[0]:"},
-	{"{\"lists\": {\"users\": {\"*@corp.test\": {}}}}", "lists.users.*@corp.test:"},
-	{"{\"lists\": {\"users\": {\"alice@corp.test\": {\"allow\": [\"a@@b.test\"]}}}}",
-	 "lists.users.alice@corp.test.allow[0]:"},
-	{"{\"lists\": {\"users\": {\"alice@corp.test\": {}, \"Alice@corp.test\": {}}}}",
-	 "lists.users.alice@corp.test:"},
-	{"{\"newsletter_prefs\": {\"alice@corp.test\": \"never\"}}",
-	 "newsletter_prefs.alice@corp.test:"},
-	{"{\"newsletter_prefs\": {\"corp.test\": \"tag\"}}", "newsletter_prefs.corp.test:"},
+    {"[]", "filter:"},
+    {"{\"virus_action\": \"bounce\"}", "virus_action:"},
+    {"{\"virus_action\": 1}", "virus_action:"},
+    {"{\"blocklist_action\": \"discard\"}", "blocklist_action:"},
+    {"{\"attachments\": []}", "attachments:"},
+    {"{\"attachments\": {\"blocked_extensions\": \"exe\"}}", "attachments.blocked_extensions:"},
+    {"{\"attachments\": {\"blocked_extensions\": [\"exe\", \"e x\"]}}",
+     "attachments.blocked_extensions[1]:"},
+    {"{\"attachments\": {\"blocked_extensions\": [\"\"]}}", "attachments.blocked_extensions[0]:"},
+    {"{\"attachments\": {\"blocked_types\": [\"exe\"]}}", "attachments.blocked_types[0]:"},
+    {"{\"attachments\": {\"inspect_archives\": \"yes\"}}", "attachments.inspect_archives:"},
+    {"{\"domains\": {\"corp\": {}}}", "domains.corp:"},
+    {"{\"domains\": {\"corp.test\": 5}}", "domains.corp.test:"},
+    {"{\"domains\": {\"corp.test\": {\"spam_tag\": \"5\"}}}", "domains.corp.test.spam_tag:"},
+    {"{\"domains\": {\"corp.test\": {\"spam_reject\": 1e9}}}", "domains.corp.test.spam_reject:"},
+    {"{\"domains\": {\"corp.test\": {\"spam_tag\": 9}}}", "domains.corp.test.spam_quarantine:"},
+    {"{\"domains\": {\"corp.test\": {\"spam_quarantine\": 20}}}", "domains.corp.test.spam_reject:"},
+    {"{\"domains\": {\"corp.test\": {\"newsletter\": \"drop\"}}}", "domains.corp.test.newsletter:"},
+    {"{\"domains\": {\"corp.test\": {\"fail_open_spam\": 1}}}",
+     "domains.corp.test.fail_open_spam:"},
+    {"{\"domains\": {\"corp.test\": {\"subject_prefix\": \"a\\nb\"}}}",
+     "domains.corp.test.subject_prefix:"},
+    {"{\"domains\": {\"corp.test\": {}, \"CORP.test\": {}}}", "domains.corp.test:"},
+    {"{\"outbound\": {\"spam_tag\": null, \"spam_reject\": -5}}", "outbound.spam_reject:"},
+    {"{\"lists\": {\"global\": {\"allow\": [\"ok.test\", \"not a pattern\"]}}}",
+     "lists.global.allow[1]:"},
+    {"{\"lists\": {\"global\": {\"block\": [\"*@test\"]}}}", "lists.global.block[0]:"},
+    {"{\"lists\": {\"global\": {\"block\": [7]}}}", "lists.global.block[0]:"},
+    {"{\"lists\": {\"users\": {\"*@corp.test\": {}}}}", "lists.users.*@corp.test:"},
+    {"{\"lists\": {\"users\": {\"alice@corp.test\": {\"allow\": [\"a@@b.test\"]}}}}",
+     "lists.users.alice@corp.test.allow[0]:"},
+    {"{\"lists\": {\"users\": {\"alice@corp.test\": {}, \"Alice@corp.test\": {}}}}",
+     "lists.users.alice@corp.test:"},
+    {"{\"newsletter_prefs\": {\"alice@corp.test\": \"never\"}}",
+     "newsletter_prefs.alice@corp.test:"},
+    {"{\"newsletter_prefs\": {\"corp.test\": \"tag\"}}", "newsletter_prefs.corp.test:"},
 };
 
 /* bad_fields - each refusal names its field */
@@ -488,10 +496,10 @@ static void names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(decide_table), cmocka_unit_test(tag_prefix),
-		cmocka_unit_test(virus_actions), cmocka_unit_test(defaults),
-		cmocka_unit_test(parsed_policy), cmocka_unit_test(bad_fields),
-		cmocka_unit_test(names),
+	    cmocka_unit_test(decide_table),  cmocka_unit_test(tag_prefix),
+	    cmocka_unit_test(virus_actions), cmocka_unit_test(defaults),
+	    cmocka_unit_test(parsed_policy), cmocka_unit_test(bad_fields),
+	    cmocka_unit_test(names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
