@@ -2,7 +2,9 @@
  *
  * struct agent_conf is filled once by main() from the schema table (flags, VR_AGENT_*
  * environment, config file) and read-only afterwards. struct agent is the loop's state:
- * the version running in Postfix, the last failure, the apid client.
+ * the version running in Postfix, the last failure, the apid client; with the milter on,
+ * each snapshot applied also hands its filter policy to the milter (milter.h), and the
+ * loop sends again the tracking reports the milter left in the outbox.
  */
 #ifndef VR_AGENT_AGENT_H
 #define VR_AGENT_AGENT_H
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "apid_client.h"
+#include "outbox.h"
 #include "postfix_apply.h"
 #include "vrtime.h"
 
@@ -26,6 +29,10 @@ struct agent_conf {
 	char *command_dir;
 	char *maillog_file;
 	char *milter_socket;
+	char *milter_socket_group;
+	char *clamd;
+	char *rspamd_url;
+	int64_t clamd_stream_max;
 	char *ca_file;
 	char *snapshot_file;
 	char *state_dir;
@@ -48,6 +55,8 @@ struct agent {
 	char last_error[4096]; /* "" when the last apply succeeded */
 	char started_at[VR_TIME_LEN];
 	volatile sig_atomic_t *stop;
+	bool milter;             /* the milter runs: snapshots carry its filter policy */
+	struct outbox *outbox;   /* tracking reports the milter could not post (NULL: none) */
 };
 
 /* agent_load_state - the applied version and its flush generation from the state dir */

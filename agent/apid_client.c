@@ -1,12 +1,15 @@
 /* apid_client.c - snapshot long-poll and heartbeat over libcurl (see apid_client.h). */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apid_client.h"
 #include "log.h"
+#include "randid.h"
 
 #define APID_MAX_BODY        (64L * 1024 * 1024)
 #define APID_CONNECT_TIMEOUT 10L
@@ -72,8 +75,39 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	return stop && *stop ? 1 : 0;
 }
 
+/* What a request sends: nothing (GET), JSON text, or raw bytes (from memory, or from a
+ * file read with pread when data is NULL) of a given type. */
+struct body {
+	const char *json;
+	const char *type; /* raw: the Content-Type */
+	const void *data;
+	int fd;
+	size_t len;
+	size_t off; /* raw from fd: bytes sent so far */
+};
+
+/* on_read - libcurl read callback over a raw body held in a file */
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct body *b = arg;
+	size_t want = size * nmemb;
+	ssize_t n;
+
+	if (b->off >= b->len)
+		return 0;
+	if (want > b->len - b->off)
+		want = b->len - b->off;
+	do
+		n = pread(b->fd, buf, want, (off_t)b->off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return CURL_READFUNC_ABORT;
+	b->off += (size_t)n;
+	return (size_t)n;
+}
+
 /* perform - one request; the status (0 when no reply), body into sink */
-static long perform(struct apid_client *c, const char *path, const char *payload,
+static long perform(struct apid_client *c, const char *path, struct body *body,
 		    struct curl_slist *extra, long timeout, struct sink *sink, char *err,
 		    size_t errsz)
 {
@@ -91,8 +125,16 @@ static long perform(struct apid_client *c, const char *path, const char *payload
 		VR_DIE("out of memory");
 	hdrs = curl_slist_append(hdrs, auth);
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (payload)
+	if (body && body->json)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (body && body->type) {
+		char ct[128];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", body->type);
+		hdrs = curl_slist_append(hdrs, ct);
+		/* no "100 continue" round trip before the message */
+		hdrs = curl_slist_append(hdrs, "Expect:");
+	}
 	VR_CHECK_ALLOC(hdrs);
 
 	curl_easy_reset(h);
@@ -102,6 +144,7 @@ static long perform(struct apid_client *c, const char *path, const char *payload
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, APID_CONNECT_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "vr-agent/" VR_VERSION);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
@@ -110,12 +153,23 @@ static long perform(struct apid_client *c, const char *path, const char *payload
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o->stop);
+	if (c->o->timeout_ms > 0)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->o->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	if (c->o->ca_file && *c->o->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->o->ca_file);
-	if (payload) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	if (body && body->json) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->json);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body->json));
+	} else if (body && body->data) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+	} else if (body) {
+		body->off = 0;
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
 	} else {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
@@ -218,11 +272,66 @@ long apid_heartbeat(struct apid_client *c, const struct heartbeat *hb, char *err
 {
 	struct sink sink = {0};
 	char *payload = heartbeat_json(hb);
-	long status = perform(c, "/api/v1/agent/heartbeat", payload, NULL, 30L, &sink, err, errsz);
+	struct body b = {.json = payload};
+	long status = perform(c, "/api/v1/agent/heartbeat", &b, NULL, 30L, &sink, err, errsz);
 
 	if (status != 0 && (status < 200 || status > 299))
 		describe(status, &sink, err, errsz);
 	free(sink.buf);
 	free(payload);
+	return status;
+}
+
+/* reply_id - the "id" member of a 200/201 reply into id */
+static void reply_id(const struct sink *s, char *id, size_t idsz)
+{
+	json_t *j = s->buf ? json_loadb(s->buf, s->len, 0, NULL) : NULL;
+	const char *v = j ? json_string_value(json_object_get(j, "id")) : NULL;
+
+	snprintf(id, idsz, "%s", v ? v : "");
+	json_decref(j);
+}
+
+/* apid_post_quarantine - POST /api/v1/agent/quarantine */
+long apid_post_quarantine(struct apid_client *c, const char *meta_json, const void *data,
+			  int fd, size_t len, char *id, size_t idsz, char *err, size_t errsz)
+{
+	size_t mlen = strlen(meta_json), hsz = mlen * 4 / 3 + 32;
+	struct body b = {.type = "message/rfc822", .data = data, .fd = fd, .len = len};
+	struct curl_slist *extra;
+	struct sink sink = {0};
+	char *hdr = malloc(hsz);
+	long status;
+
+	VR_CHECK_ALLOC(hdr);
+	id[0] = '\0';
+	memcpy(hdr, "X-VR-Metadata: ", 15);
+	vr_b64url_encode((const unsigned char *)meta_json, mlen, hdr + 15, hsz - 15);
+	extra = curl_slist_append(NULL, hdr);
+	free(hdr);
+	VR_CHECK_ALLOC(extra);
+	status = perform(c, "/api/v1/agent/quarantine", &b, extra, 120L, &sink, err, errsz);
+	if (status == 200 || status == 201)
+		reply_id(&sink, id, idsz);
+	else if (status != 0)
+		describe(status, &sink, err, errsz);
+	if ((status == 200 || status == 201) && id[0] == '\0') {
+		snprintf(err, errsz, "HTTP %ld without an id", status);
+		status = 502;
+	}
+	free(sink.buf);
+	return status;
+}
+
+/* apid_post_report - POST /api/v1/agent/messages */
+long apid_post_report(struct apid_client *c, const char *json, char *err, size_t errsz)
+{
+	struct body b = {.json = json};
+	struct sink sink = {0};
+	long status = perform(c, "/api/v1/agent/messages", &b, NULL, 30L, &sink, err, errsz);
+
+	if (status != 0 && status != 200 && status != 201)
+		describe(status, &sink, err, errsz);
+	free(sink.buf);
 	return status;
 }

@@ -7,6 +7,13 @@
  * e.g. a port that was busy). When apid cannot be reached the agent backs off (1 s doubling
  * to 60 s) and leaves Postfix alone: mail keeps flowing with the configuration in force.
  * With snapshot-file instead of api-url, the file is read every poll-interval.
+ *
+ * With the milter on, a snapshot's "filter" section is part of what must be valid, and it
+ * is handed to the milter as soon as the snapshot has rendered, before Postfix is reloaded:
+ * list and preference changes reach the filter in milliseconds, whatever Postfix's reload
+ * costs (the filter policy does not depend on Postfix's configuration). At start the
+ * snapshot of the state directory (the one in force) gives the milter its first policy.
+ * After each poll the tracking reports left in the outbox are sent again.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -20,6 +27,7 @@
 #include "agent.h"
 #include "atomic_file.h"
 #include "log.h"
+#include "milter.h"
 #include "render_postfix.h"
 #include "snapshot.h"
 #include "state.h"
@@ -49,6 +57,30 @@ static int64_t file_version(const char *text, size_t len)
 	return v;
 }
 
+/* load_filter - the "filter" section of a snapshot text, parsed into fp (free it with
+ * filter_policy_free); 0, or -1 with the reason in err */
+static int load_filter(const char *text, size_t len, struct filter_policy *fp, char *err,
+		       size_t errsz)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	char why[1024];
+
+	memset(fp, 0, sizeof(*fp));
+	if (j == NULL) {
+		snprintf(err, errsz, "not JSON: %s", je.text);
+		return -1;
+	}
+	if (filter_policy_parse(json_object_get(j, "filter"), fp, why, sizeof(why)) != VR_OK) {
+		snprintf(err, errsz, "filter.%s", why);
+		filter_policy_free(fp);
+		json_decref(j);
+		return -1;
+	}
+	json_decref(j);
+	return 0;
+}
+
 /* agent_load_state - what the state directory says is in force */
 void agent_load_state(struct agent *a)
 {
@@ -63,7 +95,15 @@ void agent_load_state(struct agent *a)
 	if ((text = vr_read_file(path, SNAPSHOT_LIMIT, &len)) == NULL)
 		return;
 	if (snapshot_parse(text, len, &s, err, sizeof(err)) == VR_OK) {
+		struct filter_policy fp;
+
 		a->flush_generation = s->verify_flush_generation;
+		if (a->milter && load_filter(text, len, &fp, err, sizeof(err)) == 0)
+			milter_publish(&fp, s->message_size_limit, s->version);
+		else if (a->milter) {
+			VR_LOG_WARN("%s: %s (the milter waits for apid's snapshot)", path, err);
+			a->applied = 0; /* so that the loop applies it again */
+		}
 		snapshot_free(s);
 	}
 	free(text);
@@ -83,6 +123,7 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 	const struct agent_conf *c = a->conf;
 	struct pf_local local = {c->queue_dir, c->data_dir, c->maillog_file, c->milter_socket,
 				 c->dns != 0};
+	struct filter_policy fp = {0};
 	struct pf_config cfg;
 	struct snapshot *s;
 	char err[4096];
@@ -93,12 +134,21 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 		mark_failed(a, file_version(text, len));
 		return -1;
 	}
-	if (render_postfix(s, &local, &cfg, err, sizeof(err)) != VR_OK) {
-		set_error(a, "cannot render the Postfix configuration: ", err);
+	if (a->milter && load_filter(text, len, &fp, err, sizeof(err)) < 0) {
+		set_error(a, "invalid snapshot: ", err);
 		mark_failed(a, s->version);
 		snapshot_free(s);
 		return -1;
 	}
+	if (render_postfix(s, &local, &cfg, err, sizeof(err)) != VR_OK) {
+		set_error(a, "cannot render the Postfix configuration: ", err);
+		mark_failed(a, s->version);
+		filter_policy_free(&fp);
+		snapshot_free(s);
+		return -1;
+	}
+	if (a->milter)
+		milter_publish(&fp, s->message_size_limit, s->version);
 	/* apid bumps flush_generation to make every node forget its verification results */
 	e = pf_apply(&a->pf, &cfg, s,
 		     a->flush_generation >= 0 && a->flush_generation != s->verify_flush_generation,
@@ -145,6 +195,34 @@ void agent_heartbeat(struct agent *a)
 	status = apid_heartbeat(a->api, &hb, err, sizeof(err));
 	if (status < 200 || status > 299)
 		VR_LOG_WARN("heartbeat not accepted: %s", err);
+}
+
+/* flush_outbox - send again the tracking reports the milter could not post (a few hundred
+ * at a time, so that the loop keeps polling); stops at the first failure */
+static void flush_outbox(struct agent *a)
+{
+	char err[512], *text;
+	int sent = 0;
+
+	if (a->outbox == NULL || a->api == NULL || outbox_count(a->outbox) == 0)
+		return;
+	while (sent < 200 && !*a->stop && (text = outbox_take(a->outbox)) != NULL) {
+		long status = apid_post_report(a->api, text, err, sizeof(err));
+
+		if (status >= 500 || status == 0 || status == 408 || status == 429) {
+			outbox_push_front(a->outbox, text);
+			VR_LOG_WARN("tracking reports still waiting (%zu): %s",
+				    outbox_count(a->outbox), err);
+			return;
+		}
+		if (status != 200 && status != 201)
+			VR_LOG_ERR("tracking report refused, dropped: %s", err);
+		free(text);
+		sent++;
+	}
+	if (sent)
+		VR_LOG_INFO("%d tracking reports sent from the outbox (%zu waiting)", sent,
+			    outbox_count(a->outbox));
 }
 
 /* pause_for - sleep up to seconds, waking early when asked to stop */
@@ -259,6 +337,7 @@ int agent_run(struct agent *a)
 			}
 			free(text);
 			agent_heartbeat(a);
+			flush_outbox(a);
 			continue;
 		}
 		free(text);

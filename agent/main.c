@@ -5,8 +5,12 @@
  *   vr-agent --api-url URL --token-file F ...     poll apid, apply, heartbeat (loop.c)
  *   vr-agent --once [--snapshot-file F] ...       apply one snapshot and exit (0: applied)
  *   vr-agent --snapshot-file F ...                re-read F every poll-interval
- * SIGTERM/SIGINT stop the loop cleanly; Postfix is never stopped by the agent, so a killed
- * or stopped agent leaves mail flowing with the configuration in force.
+ * Unless --once, with milter-socket set the agent also runs the mail filter (milter.h):
+ * libmilter's accept loop in a thread of its own, one thread per Postfix connection; the
+ * main thread runs the loop and takes the signals (the milter's threads block them).
+ * SIGTERM/SIGINT stop the loop, then the milter (no new connection; the messages in flight
+ * get up to STOP_GRACE seconds). Postfix is never stopped by the agent: while no milter
+ * answers, Postfix defers mail (milter_default_action = tempfail), nothing is lost.
  * Exit status: 0 done, 1 the snapshot could not be applied, 2 bad settings.
  */
 #include <curl/curl.h>
@@ -23,7 +27,12 @@
 #include "atomic_file.h"
 #include "conf.h"
 #include "log.h"
+#include "milter.h"
+#include "outbox.h"
+#include "randid.h"
 #include "state.h"
+
+#define STOP_GRACE 10 /* seconds the milter's sessions get to finish at stop */
 
 #define OFF(f) offsetof(struct agent_conf, f)
 
@@ -46,6 +55,14 @@ static const struct vr_conf_item items[] = {
 	 "Postfix's maillog_file", 0},
 	{"milter-socket", VR_CONF_STR, "/run/vrgate/milter.sock", 0, 0, OFF(milter_socket),
 	 "unix socket of the filter for the inbound and outbound listeners; empty: no milter", 0},
+	{"milter-socket-group", VR_CONF_STR, "postfix", 0, 0, OFF(milter_socket_group),
+	 "group given the milter socket (mode 0660); empty: mode 0666", 0},
+	{"clamd", VR_CONF_STR, "/run/clamav/clamd.ctl", 0, 0, OFF(clamd),
+	 "clamd's unix socket path, or host:port", 0},
+	{"clamd-stream-max", VR_CONF_INT, "26214400", 1024, 4294967295LL, OFF(clamd_stream_max),
+	 "clamd's StreamMaxLength in bytes (larger messages cannot be scanned: deferred)", 0},
+	{"rspamd-url", VR_CONF_STR, "http://127.0.0.1:11333", 0, 0, OFF(rspamd_url),
+	 "base URL of rspamd's normal worker (POST /checkv2)", 0},
 	{"dns", VR_CONF_BOOL, "true", 0, 0, OFF(dns),
 	 "let Postfix use DNS (MX lookups in outbound mode mx); false on isolated test hosts", 0},
 	{"poll-interval", VR_CONF_INT, "25", 1, 3600, OFF(poll_interval),
@@ -118,6 +135,11 @@ static int check_conf(struct agent_conf *c, char *err, size_t errsz)
 				     "must not be empty");
 		return -1;
 	}
+	if (!c->once && c->milter_socket && *c->milter_socket &&
+	    (!c->clamd || !*c->clamd || !c->rspamd_url || !*c->rspamd_url)) {
+		snprintf(err, errsz, "the milter needs clamd and rspamd-url");
+		return -1;
+	}
 	if (!c->name || !*c->name) {
 		char host[256] = "vr-agent";
 
@@ -169,6 +191,7 @@ int main(int argc, char **argv)
 
 	a.conf = &conf;
 	a.stop = &stop_flag;
+	a.milter = !conf.once && conf.milter_socket && *conf.milter_socket;
 	snprintf(a.staging_dir, sizeof(a.staging_dir), "%s/postfix-staging", conf.state_dir);
 	a.pf.config_dir = conf.config_dir;
 	a.pf.staging_dir = a.staging_dir;
@@ -185,6 +208,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	vr_crypto_init();
 	if (conf.api_url && *conf.api_url) {
 		token = read_token(conf.token_file, err, sizeof(err));
 		if (token == NULL) {
@@ -203,9 +227,38 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (a.milter) {
+		char spool[4200];
+		struct milter_conf mc = {
+			.socket = conf.milter_socket,
+			.socket_group = conf.milter_socket_group,
+			.clamd = conf.clamd,
+			.clamd_stream_max = (size_t)conf.clamd_stream_max,
+			.rspamd_url = conf.rspamd_url,
+			.spool_dir = spool,
+			.agent_name = conf.name,
+			.api = a.api ? &api_opts : NULL,
+			.stop = &stop_flag,
+		};
+
+		snprintf(spool, sizeof(spool), "%s/spool", conf.state_dir);
+		a.outbox = mc.outbox = outbox_new();
+		if (milter_start(&mc, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vr-agent: %s\n", err);
+			rc = 2;
+			goto out;
+		}
+		rc = agent_run(&a);
+		milter_stop(STOP_GRACE);
+		goto out;
+	}
 	/* failures are logged where they happen (stderr) */
 	rc = conf.once ? agent_once(&a) : agent_run(&a);
 out:
+	milter_stop(0); /* after a failed start: releases the policy agent_load_state gave */
+	if (a.outbox && outbox_count(a.outbox) > 0)
+		VR_LOG_WARN("%zu tracking reports not sent", outbox_count(a.outbox));
+	outbox_free(a.outbox);
 	apid_free(a.api);
 	if (token) {
 		explicit_bzero(token, strlen(token));

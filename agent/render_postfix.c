@@ -8,6 +8,9 @@
  *  - outbound listener: only clients of the internal networks (mynetworks =
  *    cidr:mynetworks on that listener, permit_mynetworks then reject), to anywhere;
  *  - reinjection listener: loopback clients, relay_domains only, no milter;
+ *  - the inbound and outbound listeners call the milter (when the node runs one) with
+ *    milter_default_action = tempfail (no answer: 4xx, nothing lost) and their own
+ *    {daemon_name} (milter_macro_daemon_name), which is how the milter knows the direction;
  *  - delivery: each relay domain to its internal server by transport_maps; everything
  *    else to the smarthost (relayhost) or by MX lookups;
  *  - no chroot, no local delivery, no DNS unless the node allows it and mode is mx.
@@ -199,13 +202,15 @@ static void smtpd_service(struct vr_buf *b, const struct snap_listener *l)
 	bprintf(b, "%-14s inet  n       -       n       -       -       smtpd\n", name);
 }
 
-/* milter_opts - smtpd_milters on a filtered listener, when the node has a milter */
-static void milter_opts(struct vr_buf *b, const struct pf_local *l)
+/* milter_opts - smtpd_milters on a filtered listener, when the node has a milter; the
+ * milter tells the listeners apart by {daemon_name} (render_postfix.h: PF_MILTER_DAEMON_*) */
+static void milter_opts(struct vr_buf *b, const struct pf_local *l, const char *daemon)
 {
 	if (l->milter_socket == NULL || *l->milter_socket == '\0')
 		return;
 	bprintf(b, "  -o smtpd_milters=unix:%s\n", l->milter_socket);
 	bprintf(b, "  -o milter_default_action=tempfail\n");
+	bprintf(b, "  -o milter_macro_daemon_name=%s\n", daemon);
 }
 
 /* The services every instance needs, as master.cf.proto has them but without chroot.
@@ -255,7 +260,7 @@ static void render_master(const struct snapshot *s, const struct pf_local *l,
 			    "hash:$config_directory/verify_recipients\n");
 	else
 		bprintf(&b, "  -o smtpd_recipient_restrictions=\n");
-	milter_opts(&b, l);
+	milter_opts(&b, l, PF_MILTER_DAEMON_INBOUND);
 
 	bprintf(&b, "\n# outbound: mail from the internal networks (and only them) to anywhere\n");
 	smtpd_service(&b, &s->outbound);
@@ -264,7 +269,7 @@ static void render_master(const struct snapshot *s, const struct pf_local *l,
 	bprintf(&b, "  -o smtpd_client_restrictions=permit_mynetworks,reject\n");
 	bprintf(&b, "  -o smtpd_relay_restrictions=permit_mynetworks,reject\n");
 	bprintf(&b, "  -o smtpd_recipient_restrictions=\n");
-	milter_opts(&b, l);
+	milter_opts(&b, l, PF_MILTER_DAEMON_OUTBOUND);
 
 	bprintf(&b, "\n# reinject: mail apid releases or generates, from loopback, never filtered\n");
 	smtpd_service(&b, &s->reinject);

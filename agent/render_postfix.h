@@ -27,6 +27,11 @@
 #include "err.h"
 #include "snapshot.h"
 
+/* {daemon_name} of the filtered listeners (milter_macro_daemon_name): the milter reads
+ * the direction from it */
+#define PF_MILTER_DAEMON_INBOUND  "vrgate-inbound"
+#define PF_MILTER_DAEMON_OUTBOUND "vrgate-outbound"
+
 /* The node's own settings: where this instance lives (not part of apid's policy). */
 struct pf_local {
 	const char *queue_dir;     /* queue_directory */

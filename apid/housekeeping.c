@@ -152,7 +152,9 @@ enum vr_err housekeeping_check(struct db *db, const char *data_dir, bool repair,
 
 				if (fe->d_name[0] == '.')
 					continue;
-				snprintf(name, sizeof(name), "%s/%s", de->d_name, fe->d_name);
+				if (strlen(fe->d_name) > 200)
+					continue; /* not a name apid writes */
+				snprintf(name, sizeof(name), "%.3s/%.200s", de->d_name, fe->d_name);
 				snprintf(path, sizeof(path), "%s/%s", sub, fe->d_name);
 				if (db_quarantine_has_spool(db, name, &indexed) != VR_OK || indexed)
 					continue;

@@ -465,6 +465,19 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return r;
 }
 
+/* route_body_limit - the most body bytes the request's route takes (the max-body
+ * setting when no route matches: the dispatcher answers 404/405 then anyway) */
+static size_t route_body_limit(struct apid *app, const char *method, const char *url)
+{
+	char params[REQ_MAX_PARAMS][256];
+	int i = http_route_match(routes, routes_count, method, url, params, REQ_MAX_PARAMS);
+
+	if (i < 0 || routes[i].max_body == BODY_CONF)
+		return (size_t)app->conf->max_body;
+	return routes[i].max_body > (size_t)app->conf->max_body ? routes[i].max_body
+							       : (size_t)app->conf->max_body;
+}
+
 /* on_first_call - complete the request context and check what the headers already tell */
 static void on_first_call(struct req *r, struct MHD_Connection *c, const char *url,
 			  const char *method)
@@ -477,10 +490,11 @@ static void on_first_call(struct req *r, struct MHD_Connection *c, const char *u
 	client_ip(c, r->client_ip, sizeof(r->client_ip));
 	r->url = strdup(url); /* the path alone: MHD bounds it by max-header */
 	VR_CHECK_ALLOC(r->url);
+	r->body_limit = route_body_limit(app, method, url);
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen && strtoull(clen, NULL, 10) > (unsigned long long)app->conf->max_body) {
-		r->early = req_fail(r, VR_E_TOO_LARGE, NULL, "the body may be at most %lld bytes",
-				    (long long)app->conf->max_body);
+	if (clen && strtoull(clen, NULL, 10) > (unsigned long long)r->body_limit) {
+		r->early = req_fail(r, VR_E_TOO_LARGE, NULL, "the body may be at most %zu bytes",
+				    r->body_limit);
 		if (strtoull(clen, NULL, 10) > DRAIN_LIMIT)
 			dispatch(r);
 	}
@@ -491,9 +505,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **ctx)
 {
-	struct apid *app = cls;
 	struct req *r = *ctx;
 
+	(void)cls;
 	(void)version;
 	if (r == NULL) /* MHD always calls on_uri first */
 		VR_DIE("request without context");
@@ -504,11 +518,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size > 0) {
 		r->received += *upload_size;
 		if (r->early == VR_OK &&
-		    vr_buf_append(&r->body, upload_data, *upload_size,
-				  (size_t)app->conf->max_body) < 0) {
+		    vr_buf_append(&r->body, upload_data, *upload_size, r->body_limit) < 0) {
 			r->early = req_fail(r, VR_E_TOO_LARGE, NULL,
-					    "the body may be at most %lld bytes",
-					    (long long)app->conf->max_body);
+					    "the body may be at most %zu bytes", r->body_limit);
 			vr_buf_free(&r->body);
 		}
 		*upload_size = 0;

@@ -65,6 +65,7 @@ struct req {
 	char params[REQ_MAX_PARAMS][256];
 	struct vr_buf body;
 	size_t received;    /* body bytes seen, kept or not */
+	size_t body_limit;  /* of the route, known from the first call */
 	enum vr_err early;  /* limit broken while the request arrived (414, 413) */
 	json_t *json;       /* parsed body, freed on completion */
 	struct principal who;

@@ -98,6 +98,17 @@ static int spool_write(const char *data_dir, const char *id, const char *data, s
 	return vr_atomic_write(path, data, len, 0600);
 }
 
+/* strings_only - is every item of arr a short string? */
+static bool strings_only(json_t *arr)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(arr, i, v) if (!json_is_string(v) || json_string_length(v) > 200) return
+		false;
+	return true;
+}
+
 /* symbols_text - a JSON array of strings as compact text, or NULL */
 static char *symbols_text(json_t *arr)
 {
@@ -136,6 +147,8 @@ enum vr_err h_agent_quarantine(struct req *r)
 	r->json = meta;
 	if ((e = jspec_parse(meta, qmeta_spec, NQMETA, &in, &seen, &jerr)) != VR_OK)
 		return req_fail(r, e, jerr.field, "%s", jerr.detail);
+	if (in.symbols && !strings_only(in.symbols))
+		return req_fail(r, VR_E_INVALID_FIELD, "symbols", "must be a list of symbol names");
 	json_array_foreach(in.recipients, i, v)
 	{
 		if (!is_address(json_string_value(v)))
@@ -237,6 +250,8 @@ enum vr_err h_agent_messages(struct req *r)
 
 	if ((e = req_body(r, track_spec, NTRACK, &in, &seen)) != VR_OK)
 		return e;
+	if (in.symbols && !strings_only(in.symbols))
+		return req_fail(r, VR_E_INVALID_FIELD, "symbols", "must be a list of symbol names");
 	json_array_foreach(in.recipients, i, v)
 	{
 		const char *addr = json_string_value(json_object_get(v, "address"));

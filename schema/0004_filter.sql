@@ -66,7 +66,7 @@ CREATE TABLE messages (
 -- time-window listing and purge (db_messages_list, retention)
 CREATE INDEX messages_received ON messages(received_at);
 -- the same message reported twice (agent retry) is recorded once
-CREATE UNIQUE INDEX messages_agent_queue ON messages(agent, queue_id, message_id);
+CREATE UNIQUE INDEX messages_agent_queue ON messages(agent, queue_id, coalesce(message_id, ''));
 
 CREATE TABLE message_rcpts (
     message_seq INTEGER NOT NULL REFERENCES messages(seq) ON DELETE CASCADE,

@@ -4,7 +4,9 @@
  * Entry points: args_parse(), args_parse_n(), args_get(), args_has(), args_count(),
  * args_nth(), args_print_options(). Long options, plus -h for help: a script reads better
  * with --owner than with -o. A spec entry with a one-letter name is the exception, for a
- * convention people expect (`-o FILE`); it is spelled -X VALUE or -XVALUE.
+ * convention people expect (`-o FILE`); it is spelled -X VALUE, never -XVALUE, because a
+ * longer word starting with one '-' is an argument: the API's random IDs (base64url) may
+ * start with '-', and `vrcli quarantine show -mTPo58ljS-X7-jeHDxjTA` must work.
  * Options may come before or after positional arguments unless the caller asks to stop
  * at the first positional (the global options stop at the command name). Pure apart from
  * args_print_options(), which writes to the FILE it is given.
@@ -81,6 +83,20 @@ enum args_status args_parse_n(struct args *a, const struct args_opt *spec, int a
 		}
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
 			return ARGS_HELP;
+		if (arg[1] != '-' && arg[2] != '\0') {
+			/* -abc is an argument: the API's random IDs may start with '-' */
+			if (stop_at_pos) {
+				a->rest = argv + i;
+				a->nrest = argc - i;
+				return ARGS_OK;
+			}
+			if (a->npos == max_pos) {
+				snprintf(err, errlen, "too many arguments");
+				return ARGS_ERROR;
+			}
+			a->pos[a->npos++] = arg;
+			continue;
+		}
 		if (arg[1] != '-') {
 			int k = spec_find(spec, arg + 1, 1);
 
@@ -89,14 +105,7 @@ enum args_status args_parse_n(struct args *a, const struct args_opt *spec, int a
 				return ARGS_ERROR;
 			}
 			if (spec[k].metavar == NULL) {
-				if (arg[2] != '\0') {
-					snprintf(err, errlen, "unknown option '%s'", arg);
-					return ARGS_ERROR;
-				}
 				if (!record(a, k, "", err, errlen))
-					return ARGS_ERROR;
-			} else if (arg[2] != '\0') {
-				if (!record(a, k, arg + 2, err, errlen))
 					return ARGS_ERROR;
 			} else if (i + 1 < argc) {
 				if (!record(a, k, argv[++i], err, errlen))

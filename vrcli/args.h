@@ -24,7 +24,8 @@
 #define ARGS_MAX_VALUES 64 /* option occurrences in one command line */
 
 /* One option; a spec array ends with an entry whose name is NULL. A name of one character
- * is a short option, spelled -X (and -X VALUE or -XVALUE); longer names are spelled --NAME. */
+ * is a short option, spelled -X (-X VALUE); longer names are spelled --NAME. A longer word
+ * starting with a single '-' is a positional argument (IDs may start with '-'). */
 struct args_opt {
 	const char *name;    /* without the leading "--" (or "-") */
 	const char *metavar; /* placeholder of its value, NULL for a flag */

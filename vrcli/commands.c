@@ -255,7 +255,7 @@ static const struct command commands[] = {
 	{"domains", "filter", "ID", "show a relay domain's spam thresholds and newsletter default",
 	 no_opts, 1, 1, cmd_domains_filter},
 	{"domains", "set-filter", "ID KEY=VALUE...",
-	 "change a relay domain's filter settings (keys as 'domains filter' names them)",
+	 "change a relay domain's filter settings (keys as 'domains filter' shows)",
 	 no_opts, 2, ARGS_POS_CAP, cmd_domains_set_filter},
 	{"networks", "list", "", "list the internal networks", no_opts, 0, 0, cmd_networks_list},
 	{"networks", "add", "CIDR [--description TEXT]", "add an internal network",
@@ -269,8 +269,7 @@ static const struct command commands[] = {
 	{"filter", "show", "", "show the filter settings (virus, attachments, outbound spam)",
 	 no_opts, 0, 0, cmd_filter_show},
 	{"filter", "set", "KEY=VALUE...",
-	 "change filter settings (lists comma-separated, e.g. blocked_extensions=exe,js,scr; "
-	 "KEY= empties a list)",
+	 "change filter settings (lists comma-separated: blocked_extensions=exe,js)",
 	 no_opts, 1, ARGS_POS_CAP, cmd_filter_set},
 	{"lists", NULL, "[--scope global|personal|all] [--kind allow|block] [--owner USER]",
 	 "list allow and block entries", lists_opts, 0, 0, cmd_lists},
@@ -289,7 +288,7 @@ static const struct command commands[] = {
 	 "trace messages, newest first, each with one line per recipient", messages_opts, 0, 0,
 	 cmd_messages},
 	{"stats", NULL, "[--since T] [--until T]",
-	 "count messages by direction, action and category (default: the last 24 hours)",
+	 "count messages by direction, action and category (default: the last 24 h)",
 	 stats_opts, 0, 0, cmd_stats},
 	{"quarantine", "list",
 	 "[--recipient A] [--sender A] [--query TEXT] [--category C] [--status S] "
@@ -301,8 +300,7 @@ static const struct command commands[] = {
 	{"quarantine", "preview", "ID", "show the text of a quarantined message, made safe",
 	 no_opts, 1, 1, cmd_quarantine_preview},
 	{"quarantine", "raw", "ID [-o FILE]",
-	 "write a quarantined message as received (message/rfc822) to FILE or stdout, not to a "
-	 "terminal",
+	 "write a quarantined message as received to FILE or to a pipe",
 	 quarantine_raw_opts, 1, 1, cmd_quarantine_raw},
 	{"quarantine", "release", "ID [--recipient A]", "deliver a quarantined message",
 	 quarantine_act_opts, 1, 1, cmd_quarantine_release},
@@ -317,9 +315,9 @@ static const struct command commands[] = {
 	{"quarantine", "not-spam", "ID [--recipient A]",
 	 "deliver a quarantined message and report it as not spam", quarantine_act_opts, 1, 1,
 	 cmd_quarantine_not_spam},
-	{"quarantine", "bulk", "ACTION ID... | ACTION --ids-from FILE",
-	 "run ACTION (release, delete, release-allow, delete-block, not-spam) on many "
-	 "messages; exit 0 only if every one succeeds, else 5",
+	{"quarantine", "bulk",
+	 "release|delete|release-allow|delete-block|not-spam ID... | --ids-from FILE",
+	 "act on many quarantined messages; exit 0 only if all succeed, else 5",
 	 quarantine_bulk_opts, 1, ARGS_POS_CAP, cmd_quarantine_bulk},
 	{"directories", "list", "", "list the directory profiles in login order", no_opts, 0, 0,
 	 cmd_dirs_list},
@@ -380,7 +378,7 @@ static void list_subs(const char *name, FILE *f)
 	fputs("\nSubcommands:\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0 && commands[i].sub)
-			fprintf(f, "  %-*s %s\n", width, commands[i].sub, commands[i].summary);
+			fprintf(f, "  %-*s  %s\n", width, commands[i].sub, commands[i].summary);
 	fprintf(f, "\nRun 'vrcli %s SUBCOMMAND --help' for its options.\n", name);
 }
 
@@ -543,7 +541,9 @@ enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv)
 	case ARGS_HELP:
 		command_help(c, stdout);
 		return VRCLI_EXIT_OK;
-	case ARGS_ERROR:
+	case ARGS_ERROR: {
+		bool hinted = false;
+
 		fprintf(stderr, "vrcli: %s%s%s: %s\n", c->name, c->sub ? " " : "",
 			c->sub ? c->sub : "", err);
 		for (int i = skip; i < argc; i++)
@@ -551,10 +551,17 @@ enum vrcli_exit commands_run(struct vrcli *v, int argc, char **argv)
 				fprintf(stderr, "vrcli: %s is a global option: put it before the "
 						"command\n",
 					argv[i]);
+				hinted = true;
 				break;
 			}
+		/* an ID may start with "--" too: say how to pass one */
+		if (!hinted && c->max_args > 0 && strstr(err, "unknown option '--"))
+			fputs("vrcli: an argument that starts with '-' goes after '--', e.g. "
+			      "'vrcli quarantine show -- --ID'\n",
+			      stderr);
 		print_usage_line(c, stderr);
 		return VRCLI_EXIT_USAGE;
+	}
 	case ARGS_OK:
 		break;
 	}

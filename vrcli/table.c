@@ -37,6 +37,14 @@ struct table *table_new(size_t ncols, const char *const *headers)
 	return t;
 }
 
+/* cell_text - what cell S holds: "" for table_blank, "-" for NULL or "", else S */
+static const char *cell_text(const char *s)
+{
+	if (s == table_blank)
+		return "";
+	return s && s[0] ? s : "-";
+}
+
 /* table_add - append a row of NCOLS cells (copied) */
 void table_add(struct table *t, const char *const *cells)
 {
@@ -47,10 +55,7 @@ void table_add(struct table *t, const char *const *cells)
 			abort();
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
-		const char *s = cells[c] == table_blank		 ? ""
-				: cells[c] && cells[c][0] ? cells[c]
-							  : "-";
-		char *copy = strdup(s);
+		char *copy = strdup(cell_text(cells[c]));
 
 		if (copy == NULL)
 			abort();

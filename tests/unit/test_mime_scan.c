@@ -816,11 +816,12 @@ static void concurrent_scans(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(inventory),       cmocka_unit_test(name_tricks),
-	    cmocka_unit_test(zip_cases),       cmocka_unit_test(policy_table),
-	    cmocka_unit_test(policy_switches), cmocka_unit_test(many_findings),
-	    cmocka_unit_test(nested_messages), cmocka_unit_test(hostile_input),
-	    cmocka_unit_test(scan_fd),	       cmocka_unit_test(fuzz_messages),
+	    cmocka_unit_test(inventory),	cmocka_unit_test(name_tricks),
+	    cmocka_unit_test(zip_cases),	cmocka_unit_test(policy_table),
+	    cmocka_unit_test(policy_switches),	cmocka_unit_test(many_findings),
+	    cmocka_unit_test(nested_messages),	cmocka_unit_test(hostile_input),
+	    cmocka_unit_test(scan_fd),		cmocka_unit_test(fuzz_messages),
+	    cmocka_unit_test(concurrent_scans),
 	};
 
 	mime_scan_init();

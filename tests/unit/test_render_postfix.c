@@ -225,6 +225,21 @@ static void invariants(void **state)
 		}
 		free(copy);
 	}
+	/* the milter tells the listeners apart by {daemon_name}: inbound before outbound, the
+	 * reinjection listener never filtered */
+	{
+		const char *in = strstr(f->text, "milter_macro_daemon_name=" PF_MILTER_DAEMON_INBOUND "\n");
+		const char *out =
+			strstr(f->text, "milter_macro_daemon_name=" PF_MILTER_DAEMON_OUTBOUND "\n");
+		const char *re = strstr(f->text, "# reinject:");
+
+		assert_non_null(in);
+		assert_non_null(out);
+		assert_non_null(re);
+		assert_true(in < strstr(f->text, "# outbound:") && out < re);
+		assert_non_null(strstr(re, "  -o smtpd_milters=\n"));
+		assert_null(strstr(re, "milter_macro_daemon_name"));
+	}
 	/* the main.cf is the last file (installed last) */
 	assert_string_equal(cfg.files[cfg.n - 1].name, "main.cf");
 	f = pf_config_find(&cfg, "main.cf");

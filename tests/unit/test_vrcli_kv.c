@@ -1,10 +1,13 @@
 /*
- * test_vrcli_kv.c - tests for vrcli/kv.c: KEY=VALUE to JSON (`vrcli policy set`),
- * DN=ROLE to a group_roles item (`--group-role`), role names, JSON values as table text.
+ * test_vrcli_kv.c - tests for vrcli/kv.c: KEY=VALUE to JSON (`vrcli policy set`, and
+ * typed by field tables for `filter set` and `domains set-filter`: numbers, booleans,
+ * comma lists), DN=ROLE to a group_roles item (`--group-role`), role names, JSON values as
+ * table text.
  *
  * Table-driven: arguments in, the compact JSON (keys sorted) or the error text out. Also
  * covers the repeatable options of vrcli/args.c (args_count(), args_nth(),
- * args_parse_n()) that carry --uri and --group-role lists to kv.c.
+ * args_parse_n()) that carry --uri and --group-role lists to kv.c, and its one-letter
+ * options (`quarantine raw -o FILE`).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -319,6 +322,254 @@ static void test_many_positionals(void **state)
 	assert_string_equal(err, "too many arguments");
 }
 
+static const struct {
+	const char *pairs[MAXP]; /* NULL-terminated */
+	int table;		 /* 0: kv_filter_fields, 1: kv_domain_filter_fields */
+	const char *json;	 /* compact, sorted keys; NULL: an error is expected */
+	const char *err;
+} typed_cases[] = {
+	{{"blocked_extensions=exe,js,scr", NULL}, 0, "{\"blocked_extensions\":[\"exe\",\"js\",\"scr\"]}",
+	 NULL},
+	{{"blocked_extensions= .EXE , js", NULL}, 0, "{\"blocked_extensions\":[\".EXE\",\"js\"]}",
+	 NULL},
+	{{"blocked_extensions=", "blocked_types=", NULL}, 0,
+	 "{\"blocked_extensions\":[],\"blocked_types\":[]}", NULL},
+	{{"blocked_types=application/x-msdownload", NULL}, 0,
+	 "{\"blocked_types\":[\"application/x-msdownload\"]}", NULL},
+	{{"block_encrypted_archives=true", "virus_action=reject", NULL}, 0,
+	 "{\"block_encrypted_archives\":true,\"virus_action\":\"reject\"}", NULL},
+	{{"block_encrypted_archives=no", NULL}, 0, "{\"block_encrypted_archives\":false}", NULL},
+	{{"outbound_spam_tag=4", "outbound_spam_quarantine=7.5", "outbound_spam_reject=-1.25",
+	  NULL},
+	 0,
+	 "{\"outbound_spam_quarantine\":7.5,\"outbound_spam_reject\":-1.25,"
+	 "\"outbound_spam_tag\":4}",
+	 NULL},
+	/* order and range are the server's to judge */
+	{{"outbound_spam_tag=20", "outbound_spam_reject=10", NULL}, 0,
+	 "{\"outbound_spam_reject\":10,\"outbound_spam_tag\":20}", NULL},
+	{{"spam_tag=5", "spam_quarantine=8", "fail_open_spam=false", "subject_prefix=", NULL}, 1,
+	 "{\"fail_open_spam\":false,\"spam_quarantine\":8,\"spam_tag\":5,\"subject_prefix\":\"\"}",
+	 NULL},
+	{{"newsletter=tag", NULL}, 1, "{\"newsletter\":\"tag\"}", NULL},
+	/* a key of the other table is a string here: the server names it */
+	{{"spam_tag=5", NULL}, 0, "{\"spam_tag\":\"5\"}", NULL},
+	{{"blocked_extensions=exe,,js", NULL}, 0, NULL,
+	 "blocked_extensions: empty item in 'exe,,js'"},
+	{{"blocked_extensions=exe,", NULL}, 0, NULL, "blocked_extensions: empty item in 'exe,'"},
+	{{"blocked_extensions=, ", NULL}, 0, NULL, "blocked_extensions: empty item in ', '"},
+	{{"blocked_extensions=\xff", NULL}, 0, NULL, "blocked_extensions: '\xff' is not UTF-8"},
+	{{"block_encrypted_archives=1", NULL}, 0, NULL,
+	 "block_encrypted_archives: expected true or false, got '1'"},
+	{{"block_encrypted_archives=", NULL}, 0, NULL,
+	 "block_encrypted_archives: expected true or false, got ''"},
+	{{"outbound_spam_tag=", NULL}, 0, NULL,
+	 "outbound_spam_tag: expected a number such as 5 or -1.5, got ''"},
+	{{"outbound_spam_tag=5.", NULL}, 0, NULL,
+	 "outbound_spam_tag: expected a number such as 5 or -1.5, got '5.'"},
+	{{"outbound_spam_tag=.5", NULL}, 0, NULL,
+	 "outbound_spam_tag: expected a number such as 5 or -1.5, got '.5'"},
+	{{"outbound_spam_tag=1e3", NULL}, 0, NULL,
+	 "outbound_spam_tag: expected a number such as 5 or -1.5, got '1e3'"},
+	{{"outbound_spam_tag=nan", NULL}, 0, NULL,
+	 "outbound_spam_tag: expected a number such as 5 or -1.5, got 'nan'"},
+	{{"spam_reject= 9", NULL}, 1, NULL,
+	 "spam_reject: expected a number such as 5 or -1.5, got ' 9'"},
+	{{"spam_tag=1", "spam_tag=2", NULL}, 1, NULL, "spam_tag is given twice"},
+	{{"fail_open_spam", NULL}, 1, NULL, "'fail_open_spam' is not KEY=VALUE"},
+};
+
+/* test_object_typed - every case of typed_cases[] */
+static void test_object_typed(void **state)
+{
+	const struct kv_field *tables[] = {kv_filter_fields, kv_domain_filter_fields};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(typed_cases) / sizeof(typed_cases[0]); i++) {
+		char *pairs[MAXP], err[256] = "";
+		size_t n = 0;
+		json_t *o;
+
+		while (typed_cases[i].pairs[n]) {
+			pairs[n] = (char *)typed_cases[i].pairs[n];
+			n++;
+		}
+		o = kv_object_typed(pairs, n, tables[typed_cases[i].table], err, sizeof(err));
+		if (typed_cases[i].json == NULL) {
+			if (o != NULL)
+				fail_msg("case %zu: no error", i);
+			assert_string_equal(err, typed_cases[i].err);
+			continue;
+		}
+		if (o == NULL)
+			fail_msg("case %zu: %s", i, err);
+		char *got = compact(o);
+
+		if (strcmp(got, typed_cases[i].json) != 0)
+			fail_msg("case %zu: got %s, want %s", i, got, typed_cases[i].json);
+		free(got);
+		json_decref(o);
+	}
+}
+
+static const struct {
+	const char *in;
+	const char *json; /* NULL: not a list */
+	const char *err;
+} list_cases[] = {
+	{"exe,js,scr", "[\"exe\",\"js\",\"scr\"]", NULL},
+	{"exe", "[\"exe\"]", NULL},
+	{"", "[]", NULL},
+	{" exe ,\tjs\t", "[\"exe\",\"js\"]", NULL},
+	{"a b,c", "[\"a b\",\"c\"]", NULL}, /* blanks inside stay: the server judges */
+	{"é,ü", "[\"é\",\"ü\"]", NULL},
+	{",", NULL, "empty item in ','"},
+	{"exe,", NULL, "empty item in 'exe,'"},
+	{",exe", NULL, "empty item in ',exe'"},
+	{"a, ,b", NULL, "empty item in 'a, ,b'"},
+	{" ", NULL, "empty item in ' '"},
+	{"a,\xfe", NULL, "'a,\xfe' is not UTF-8"},
+};
+
+/* test_list - kv_list(): comma lists to JSON arrays */
+static void test_list(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+		char err[256] = "";
+		json_t *arr = kv_list(list_cases[i].in, err, sizeof(err));
+
+		if (list_cases[i].json == NULL) {
+			if (arr != NULL)
+				fail_msg("case %zu: no error", i);
+			assert_string_equal(err, list_cases[i].err);
+			continue;
+		}
+		if (arr == NULL)
+			fail_msg("case %zu: %s", i, err);
+		char *got = compact(arr);
+
+		assert_string_equal(got, list_cases[i].json);
+		free(got);
+		json_decref(arr);
+	}
+}
+
+/* test_number - kv_number(): integers stay integers, decimals become reals */
+static void test_number(void **state)
+{
+	static const struct {
+		const char *in, *json; /* json NULL: not a number */
+	} cases[] = {
+		{"0", "0"},	  {"-3", "-3"},	      {"1000", "1000"}, {"7.5", "7.5"},
+		{"-0.25", "-0.25"}, {"007", "7"},	      {"", NULL},	{"-", NULL},
+		{"+1", NULL},	  {"1.", NULL},	      {".1", NULL},	{"1.2.3", NULL},
+		{"1e2", NULL},	  {"0x10", NULL},     {"inf", NULL},	{" 1", NULL},
+		{"1 ", NULL},	  {"99999999999999999999", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *n = kv_number(cases[i].in);
+
+		if (cases[i].json == NULL) {
+			if (n != NULL)
+				fail_msg("case %zu ('%s'): a number", i, cases[i].in);
+			continue;
+		}
+		if (n == NULL)
+			fail_msg("case %zu ('%s'): not a number", i, cases[i].in);
+		char *got = compact(n);
+
+		assert_string_equal(got, cases[i].json);
+		assert_true(strchr(cases[i].in, '.') ? json_is_real(n) : json_is_integer(n));
+		free(got);
+		json_decref(n);
+	}
+}
+
+static const struct args_opt raw_spec[] = {
+	{"output", "FILE", "long"},
+	{"o", "FILE", "short"},
+	{"q", NULL, "short flag"},
+	{NULL, NULL, NULL},
+};
+
+/* test_short_options - one-letter spec names are -X VALUE, never --X or -XVALUE */
+static void test_short_options(void **state)
+{
+	static const struct {
+		const char *argv[4];
+		enum args_status want;
+		const char *o, *output, *err;
+		bool q;
+		int npos;
+	} cases[] = {
+		{{"ID", "-o", "msg.eml", NULL}, ARGS_OK, "msg.eml", NULL, NULL, false, 1},
+		/* a longer word starting with '-' is an argument: IDs may start with '-' */
+		{{"-omsg.eml", "ID", NULL}, ARGS_OK, NULL, NULL, NULL, false, 2},
+		{{"-mTPo58ljS-X7-jeHDxjTA", "-q", NULL}, ARGS_OK, NULL, NULL, NULL, true, 1},
+		{{"-o", "-", "ID", NULL}, ARGS_OK, "-", NULL, NULL, false, 1},
+		{{"--output", "f", "-q", NULL}, ARGS_OK, NULL, "f", NULL, true, 0},
+		{{"ID", "-o", NULL}, ARGS_ERROR, NULL, NULL, "option '-o' needs a value (-o FILE)",
+		 false, 0},
+		{{"--o", "f", NULL}, ARGS_ERROR, NULL, NULL, "unknown option '--o'", false, 0},
+		{{"-x", NULL}, ARGS_ERROR, NULL, NULL, "unknown option '-x'", false, 0},
+		{{"-qq", NULL}, ARGS_OK, NULL, NULL, NULL, false, 1},
+		{{"-output", "f", NULL}, ARGS_OK, NULL, NULL, NULL, false, 2},
+		{{"-o", "-abc", NULL}, ARGS_OK, "-abc", NULL, NULL, false, 0},
+		{{"-h", NULL}, ARGS_HELP, NULL, NULL, NULL, false, 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[4], err[128] = "";
+		struct args a;
+		int argc = 0;
+
+		while (argc < 4 && cases[i].argv[argc]) {
+			argv[argc] = (char *)cases[i].argv[argc];
+			argc++;
+		}
+		enum args_status st = args_parse(&a, raw_spec, argc, argv, false, err, sizeof(err));
+
+		if (st != cases[i].want)
+			fail_msg("case %zu: status %d, want %d (%s)", i, st, cases[i].want, err);
+		if (st == ARGS_ERROR)
+			assert_string_equal(err, cases[i].err);
+		if (st != ARGS_OK)
+			continue;
+		if (cases[i].o)
+			assert_string_equal(args_get(&a, "o"), cases[i].o);
+		else
+			assert_null(args_get(&a, "o"));
+		if (cases[i].output)
+			assert_string_equal(args_get(&a, "output"), cases[i].output);
+		else
+			assert_null(args_get(&a, "output"));
+		assert_int_equal(args_has(&a, "q"), cases[i].q);
+		assert_int_equal(a.npos, cases[i].npos);
+	}
+}
+
+/* test_short_help - the options block spells one-letter options -X */
+static void test_short_help(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	args_print_options(raw_spec, f);
+	fclose(f);
+	assert_string_equal(buf, "  --output FILE  long\n"
+				 "  -o FILE        short\n"
+				 "  -q             short flag\n"
+				 "  -h, --help     show this help\n");
+	free(buf);
+}
+
 /* main - run the vrcli_kv tests */
 int main(void)
 {
@@ -331,6 +582,11 @@ int main(void)
 		cmocka_unit_test(test_repeated_options),
 		cmocka_unit_test(test_too_many_options),
 		cmocka_unit_test(test_many_positionals),
+		cmocka_unit_test(test_object_typed),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_number),
+		cmocka_unit_test(test_short_options),
+		cmocka_unit_test(test_short_help),
 	};
 
 	return cmocka_run_group_tests_name("vrcli_kv", tests, NULL, NULL);
