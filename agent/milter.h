@@ -53,7 +53,5 @@ void milter_stop(int grace);
 /* milter_publish - make p current (moved in: *p is reset; the milter frees it), with the
  * snapshot's message_size_limit (bytes) and version; thread-safe */
 void milter_publish(struct filter_policy *p, int64_t message_size_limit, int64_t version);
-/* milter_policy_version - the version of the policy in force, 0 when none */
-int64_t milter_policy_version(void);
 
 #endif

@@ -33,12 +33,11 @@ static void read_item(sqlite3_stmt *st, struct db_qitem *it)
 	it->one_click = sqlite3_column_int(st, 18) != 0;
 }
 
-/* The visibility and search conditions shared by the list and the totals:
- * ?1 owner, ?2 hide admin-only, ?3 recipient, ?4 sender, ?5 text, ?6 category,
- * ?7 status, ?8 min score, ?9 max score, ?10 since, ?11 until */
-#define QWHERE                                                                                     \
-	"(?1 IS NULL OR r.recipient IN (SELECT address FROM addresses WHERE user_id = ?1)) "    \
-	"AND (?2 = 0 OR r.category NOT IN ('virus', 'attachment')) "                               \
+/* The search conditions every listing applies after its index walk:
+ * ?2 hide admin-only, ?3 recipient, ?4 sender, ?5 text, ?6 category, ?7 status,
+ * ?8 min score, ?9 max score, ?10 since, ?11 until; ?12..?14 the keyset cursor. */
+#define QFILTER                                                                                    \
+	"(?2 = 0 OR r.category NOT IN ('virus', 'attachment')) "                                  \
 	"AND (?3 IS NULL OR r.recipient = ?3) "                                                    \
 	"AND (?4 IS NULL OR q.sender = ?4 COLLATE NOCASE OR q.from_addr = ?4 COLLATE NOCASE) "   \
 	"AND (?5 IS NULL OR instr(lower(coalesce(q.subject, '')), lower(?5)) > 0 OR "             \
@@ -46,10 +45,14 @@ static void read_item(sqlite3_stmt *st, struct db_qitem *it)
 	"instr(lower(coalesce(q.from_addr, '')), lower(?5)) > 0) "                                 \
 	"AND (?6 IS NULL OR r.category = ?6) AND (?7 IS NULL OR r.status = ?7) "                   \
 	"AND (?8 IS NULL OR q.score >= ?8) AND (?9 IS NULL OR q.score <= ?9) "                     \
-	"AND (?10 IS NULL OR r.received_at >= ?10) AND (?11 IS NULL OR r.received_at <= ?11) "
+	"AND (?10 IS NULL OR r.received_at >= ?10) AND (?11 IS NULL OR r.received_at <= ?11) "    \
+	"AND (?12 IS NULL OR r.received_at < ?12 OR (r.received_at = ?12 AND "                   \
+	"(r.quarantine_id > ?13 OR (r.quarantine_id = ?13 AND r.recipient > ?14)))) "
+#define QORDER "ORDER BY r.received_at DESC, r.quarantine_id, r.recipient LIMIT ?15"
+#define QFROM "FROM quarantine_rcpts r JOIN quarantine q ON q.id = r.quarantine_id "
 
-/* bind_filter - bind ?1..?11 */
-static void bind_filter(sqlite3_stmt *st, const struct db_qfilter *f)
+/* bind_filter - bind ?1..?15 */
+static void bind_filter(sqlite3_stmt *st, const struct db_qfilter *f, int limit)
 {
 	db_bind_text(st, 1, f->owner_id);
 	sqlite3_bind_int(st, 2, f->hide_admin_only);
@@ -64,31 +67,34 @@ static void bind_filter(sqlite3_stmt *st, const struct db_qfilter *f)
 		sqlite3_bind_double(st, 9, f->max_score);
 	db_bind_time(st, 10, f->since);
 	db_bind_time(st, 11, f->until);
+	if (f->after_id) {
+		sqlite3_bind_int64(st, 12, f->after_time);
+		db_bind_text(st, 13, f->after_id);
+		db_bind_text(st, 14, f->after_rcpt);
+	}
+	sqlite3_bind_int(st, 15, limit);
 }
 
-/* db_quarantine_list - one page, newest first, keyset-paginated */
+/* db_quarantine_list - one page, newest first, keyset-paginated. Three statements, one
+ * per index: a user's addresses (quarantine_rcpts_user, one range per address), one
+ * recipient (the same index), or everything (quarantine_rcpts_time) — an "x IS NULL OR"
+ * guard around the recipient would make SQLite scan the whole table instead. */
 enum vr_err db_quarantine_list(struct db *db, const struct db_qfilter *f,
 			       int (*each)(const struct db_qitem *, void *), void *arg, bool *more)
 {
-	DB_SQL(q, "SELECT " QCOLS " FROM quarantine_rcpts r JOIN quarantine q ON "
-		  "q.id = r.quarantine_id WHERE " QWHERE
-		  "AND (?12 IS NULL OR r.received_at < ?12 OR (r.received_at = ?12 AND "
-		  "(r.quarantine_id > ?13 OR (r.quarantine_id = ?13 AND r.recipient > ?14)))) "
-		  "ORDER BY r.received_at DESC, r.quarantine_id, r.recipient LIMIT ?15");
-	sqlite3_stmt *st = db_prep(db, &q);
+	DB_SQL(by_owner, "SELECT " QCOLS " " QFROM "WHERE r.recipient IN (SELECT address FROM "
+			 "addresses WHERE user_id = ?1) AND " QFILTER QORDER);
+	DB_SQL(by_rcpt, "SELECT " QCOLS " " QFROM "WHERE r.recipient = ?3 AND ?1 IS NULL AND "
+			QFILTER QORDER);
+	DB_SQL(all, "SELECT " QCOLS " " QFROM "WHERE ?1 IS NULL AND " QFILTER QORDER);
+	sqlite3_stmt *st = db_prep(db, f->owner_id ? &by_owner : f->recipient ? &by_rcpt : &all);
 	struct db_qitem it;
 	int rc, n = 0;
 
 	*more = false;
 	if (st == NULL)
 		return VR_E_INTERNAL;
-	bind_filter(st, f);
-	if (f->after_id) {
-		sqlite3_bind_int64(st, 12, f->after_time);
-		db_bind_text(st, 13, f->after_id);
-		db_bind_text(st, 14, f->after_rcpt);
-	}
-	sqlite3_bind_int(st, 15, f->limit + 1);
+	bind_filter(st, f, f->limit + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n == f->limit) {
 			*more = true;
@@ -102,19 +108,27 @@ enum vr_err db_quarantine_list(struct db *db, const struct db_qfilter *f,
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? VR_OK : db_fail(db, rc, __func__);
 }
 
-/* db_quarantine_totals - held items per category */
+/* db_quarantine_totals - held items per category: counted over a user's (or one
+ * recipient's) rows, or read from the trigger-kept counters for everybody's */
 enum vr_err db_quarantine_totals(struct db *db, const struct db_qfilter *f, json_t *out)
 {
-	DB_SQL(q, "SELECT r.category, count(*) FROM quarantine_rcpts r JOIN quarantine q ON "
-		  "q.id = r.quarantine_id WHERE " QWHERE " GROUP BY r.category");
-	sqlite3_stmt *st = db_prep(db, &q);
-	struct db_qfilter held = *f;
+	DB_SQL(by_owner, "SELECT r.category, count(*) FROM quarantine_rcpts r WHERE r.recipient IN "
+			 "(SELECT address FROM addresses WHERE user_id = ?1) AND r.status = 'held' "
+			 "AND (?2 = 0 OR r.category NOT IN ('virus', 'attachment')) "
+			 "GROUP BY r.category");
+	DB_SQL(by_rcpt, "SELECT r.category, count(*) FROM quarantine_rcpts r WHERE "
+			"r.recipient = ?3 AND r.status = 'held' AND ?1 IS NULL AND ?2 = ?2 "
+			"GROUP BY r.category");
+	DB_SQL(all, "SELECT category, n FROM quarantine_counts WHERE status = 'held' AND n > 0 "
+		    "AND ?1 IS NULL AND ?2 = ?2 AND ?3 IS NULL");
+	sqlite3_stmt *st = db_prep(db, f->owner_id ? &by_owner : f->recipient ? &by_rcpt : &all);
 	int rc;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
-	held.status = "held";
-	bind_filter(st, &held);
+	db_bind_text(st, 1, f->owner_id);
+	sqlite3_bind_int(st, 2, f->hide_admin_only);
+	db_bind_text(st, 3, f->recipient);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		json_object_set_new(out, (const char *)sqlite3_column_text(st, 0),
 				    json_integer(sqlite3_column_int64(st, 1)));

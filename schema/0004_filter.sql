@@ -116,3 +116,26 @@ CREATE TABLE quarantine_rcpts (
 );
 -- a user's quarantine, newest first (quarantine list)
 CREATE INDEX quarantine_rcpts_user ON quarantine_rcpts(recipient, received_at DESC, quarantine_id);
+-- staff's view of the whole quarantine, newest first (quarantine list without recipient)
+CREATE INDEX quarantine_rcpts_time ON quarantine_rcpts(received_at DESC, quarantine_id, recipient);
+
+-- Held items per category and status, kept by triggers, so that staff's totals are not a
+-- count over the whole quarantine on every page (quarantine totals).
+CREATE TABLE quarantine_counts (
+    category TEXT NOT NULL,
+    status   TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (category, status)
+);
+CREATE TRIGGER quarantine_counts_ins AFTER INSERT ON quarantine_rcpts BEGIN
+    INSERT INTO quarantine_counts (category, status, n) VALUES (NEW.category, NEW.status, 1)
+        ON CONFLICT (category, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER quarantine_counts_del AFTER DELETE ON quarantine_rcpts BEGIN
+    UPDATE quarantine_counts SET n = n - 1 WHERE category = OLD.category AND status = OLD.status;
+END;
+CREATE TRIGGER quarantine_counts_upd AFTER UPDATE OF status, category ON quarantine_rcpts BEGIN
+    UPDATE quarantine_counts SET n = n - 1 WHERE category = OLD.category AND status = OLD.status;
+    INSERT INTO quarantine_counts (category, status, n) VALUES (NEW.category, NEW.status, 1)
+        ON CONFLICT (category, status) DO UPDATE SET n = n + 1;
+END;

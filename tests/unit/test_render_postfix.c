@@ -228,7 +228,8 @@ static void invariants(void **state)
 	/* the milter tells the listeners apart by {daemon_name}: inbound before outbound, the
 	 * reinjection listener never filtered */
 	{
-		const char *in = strstr(f->text, "milter_macro_daemon_name=" PF_MILTER_DAEMON_INBOUND "\n");
+		const char *in =
+			strstr(f->text, "milter_macro_daemon_name=" PF_MILTER_DAEMON_INBOUND "\n");
 		const char *out =
 			strstr(f->text, "milter_macro_daemon_name=" PF_MILTER_DAEMON_OUTBOUND "\n");
 		const char *re = strstr(f->text, "# reinject:");
