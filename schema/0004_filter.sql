@@ -114,8 +114,10 @@ CREATE TABLE quarantine_rcpts (
     updated_at    INTEGER NOT NULL,
     PRIMARY KEY (quarantine_id, recipient)
 );
--- a user's quarantine, newest first (quarantine list)
-CREATE INDEX quarantine_rcpts_user ON quarantine_rcpts(recipient, received_at DESC, quarantine_id);
+-- a user's quarantine, newest first (quarantine list); covering for the recipient-side
+-- columns so that a page sorts before it joins the messages
+CREATE INDEX quarantine_rcpts_user ON quarantine_rcpts(recipient, received_at DESC, quarantine_id,
+                                                      category, status, updated_at);
 -- staff's view of the whole quarantine, newest first (quarantine list without recipient)
 CREATE INDEX quarantine_rcpts_time ON quarantine_rcpts(received_at DESC, quarantine_id, recipient);
 

@@ -347,9 +347,10 @@ def test_released_copy_is_delivered_unfiltered(fstack, people):
 
 def test_big_message_spills_to_disk_and_is_held_whole(fstack, people):
     t = token()
-    lines = "".join("ligne %06d du rapport trimestriel, chiffres et commentaires\n" % i
-                    for i in range(50000))  # ~3 MB: past the milter's 1 MiB in memory
-    m = msg("big gtube " + t, body=lines + GTUBE + "\n", to=BOB)
+    # ~3 MB: past the milter's 1 MiB in memory (rspamd looks for GTUBE in small parts only)
+    m = msg("big gtube " + t, body=GTUBE + "\n", to=BOB)
+    m.add_attachment(os.urandom(2200 * 1024), maintype="application", subtype="octet-stream",
+                     filename="rapport.bin")
     assert len(raw_of(m)) > 2 * 1024 * 1024
     code, text = send(fstack, m, [BOB])
     assert code == 250, text
@@ -537,6 +538,114 @@ def test_odd_messages_are_scanned_and_delivered(fstack, people):
     assert outcome(people["admin"], "<%s@odd>" % t)[ALICE][0] == "deliver"
 
 
+class MilterClient:
+    """A bare milter protocol (v6) client on the milter's unix socket, to feed it what
+    Postfix never would: NUL bytes and 8-bit bytes in header values, a huge header, a
+    message aborted or cut off halfway."""
+
+    def __init__(self, path):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(60)
+        self.sock.connect(path)
+        self.send(b"O", struct_pack(6, 0x1FF, 0x1FFFFF))
+        cmd, data = self.recv()
+        assert cmd == b"O", (cmd, data)
+        self.nr_hdr = bool(int.from_bytes(data[8:12], "big") & 0x80)
+
+    def send(self, cmd, data=b""):
+        self.sock.sendall((len(data) + 1).to_bytes(4, "big") + cmd + data)
+
+    def recv(self):
+        head = self._read(4)
+        body = self._read(int.from_bytes(head, "big"))
+        return body[:1], body[1:]
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            assert chunk, "the milter closed the connection"
+            buf += chunk
+        return buf
+
+    def step(self, cmd, data=b"", reply=True):
+        """step - send a command; its final reply (after any modification actions), and
+        the actions"""
+        self.send(cmd, data)
+        if not reply:
+            return None, []
+        actions = []
+        while True:
+            c, d = self.recv()
+            if c in b"cartdy":
+                return (c, d), actions
+            actions.append((c, d))
+
+    def message(self, rcpts, headers, body_chunks, eom=True):
+        self.step(b"D", b"M" + b"i\0TESTQ%s\0" % uuid.uuid4().hex[:8].encode(), reply=False)
+        assert self.step(b"M", b"<odd@example.org>\0")[0][0] == b"c"
+        for r in rcpts:
+            assert self.step(b"R", b"<%s>\0" % r.encode())[0][0] == b"c"
+        for name, value in headers:
+            self.step(b"L", name + b"\0" + value + b"\0", reply=not self.nr_hdr)
+        assert self.step(b"N")[0][0] == b"c"
+        for chunk in body_chunks:
+            assert self.step(b"B", chunk)[0][0] == b"c"
+        if eom:
+            self.step(b"D", b"E" + b"i\0TESTQ%s\0" % uuid.uuid4().hex[:8].encode(),
+                      reply=False)
+            return self.step(b"E")
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
+def struct_pack(*words):
+    return b"".join(w.to_bytes(4, "big") for w in words)
+
+
+def test_milter_survives_what_postfix_would_not_send(fstack, people):
+    sock = fstack["VR_MILTER_SOCKET"]
+    for cut in (False, True):
+        c = MilterClient(sock)
+        c.step(b"D", b"C{daemon_name}\0vrgate-inbound\0", reply=False)
+        assert c.step(b"C", b"odd.example.org\0" + b"4" + (2525).to_bytes(2, "big") +
+                      b"127.0.0.9\0")[0][0] == b"c"
+        assert c.step(b"H", b"odd.example.org\0")[0][0] == b"c"
+        t = token()
+        headers = [(b"From", b" <odd@example.org>"), (b"Subject", b" \xff\xfe\x01 odd " +
+                   t.encode()), (b"X-Huge", b" " + b"a" * 300000),
+                   (b"X-Folded", b" one\n\ttwo\r\n\tthree"),
+                   (b"Message-ID", b" <%s@odd>" % t.encode()), (b"MIME-Version", b" 1.0"),
+                   (b"Content-Type", b' multipart/mixed; boundary="b1"')]
+        # the message aborted halfway, then another on the same connection
+        c.message([ALICE], headers, [b"half"], eom=False)
+        c.step(b"A", reply=False)
+        body = [b"--b1\r\nContent-Type: text/plain\r\n\r\nnul \0 and 8-bit \xe9\r\n",
+                b"--b1\r\nContent-Type: text/plain\r\n\r\n" + EICAR + b"\r\n--b1--\r\n"]
+        if cut:
+            body = [b"x" * 65535]
+        if cut:
+            c.message([ALICE], headers, body, eom=False)
+            c.close()  # the client is gone in the middle of the body
+            continue
+        final, actions = c.message([ALICE, BOB], headers, body)
+        # EICAR in the body: held for both, nobody left, discarded
+        assert final[0] == b"d", (final, actions)
+        assert sorted(a[1] for a in actions if a[0] == b"-") == \
+            [b"<%s>\0" % ALICE.encode(), b"<%s>\0" % BOB.encode()]
+        c.step(b"Q", reply=False)
+        c.close()
+        out = outcome(people["admin"], "<%s@odd>" % t)
+        assert out == {ALICE: ("quarantine", "virus"), BOB: ("quarantine", "virus")}
+    # the agent still filters mail
+    t = token()
+    assert send(fstack, msg("still alive " + t, body="Bonjour\n"), [ALICE])[0] == 250
+    assert stored(fstack, t)[0][1]["X-VR-Verdict"] == "clean"
+
+
 def probe_until(st, admin, make, rcpt, sender, want, limit=PROPAGATION_MAX):
     """probe_until - send probes (make() -> message) until rcpt's outcome is want; the
     seconds it took since the call"""
@@ -601,6 +710,59 @@ def test_tracking_and_stats_count_the_messages(fstack, people):
 
 
 # ---- failures (keep these last: they stop apid, rspamd, clamd) -----------------------------
+
+def smtp_replies(st, m, rcpt):
+    """smtp_replies - the codes of MAIL, RCPT and DATA (None for steps not reached)"""
+    host, port = st["VR_SMTP_IN"].rsplit(":", 1)
+    codes = [None, None, None]
+    s = smtplib.SMTP(host, int(port), timeout=120)
+    try:
+        s.ehlo("client.example.org")
+        codes[0] = s.mail("jean.dupont@example.org")[0]
+        if codes[0] == 250:
+            codes[1] = s.rcpt(rcpt)[0]
+        if codes[1] == 250:
+            codes[2] = s.data(raw_of(m))[0]
+    except smtplib.SMTPResponseException as e:
+        codes[codes.index(None)] = e.smtp_code
+    finally:
+        try:
+            s.quit()
+        except smtplib.SMTPException:
+            pass
+    return codes
+
+
+def test_killed_agent_defers_mail_and_a_restart_resumes(fstack, people):
+    st = fstack
+    for pid in _pids(st.dir, "agent"):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        while not _gone(pid):
+            time.sleep(0.05)
+    sock = st["VR_MILTER_SOCKET"]
+    assert os.path.exists(sock)  # left behind by the killed milter
+    t = token()
+    codes = smtp_replies(st, msg("no filter " + t, body="Bonjour\n"), ALICE)
+    assert any(c is not None and 400 <= c < 500 for c in codes), codes  # deferred, not lost
+    assert not_stored(st, t)
+    proc = subprocess.Popen([st["VR_AGENT_RUN"]], start_new_session=True)
+    with open(os.path.join(st.dir, "pids", "agent"), "a", encoding="utf-8") as f:
+        f.write("%d\n" % proc.pid)
+    # the stale socket is replaced; the policy in force comes from the state directory
+    end = time.time() + 20
+    while True:
+        t = token()
+        m = msg("filter back " + t, body="Bonjour\n")
+        codes = smtp_replies(st, m, ALICE)
+        if codes == [250, 250, 250]:
+            break
+        assert time.time() < end, codes
+        time.sleep(0.5)
+    assert stored(st, t)[0][1]["X-VR-Verdict"] == "clean"
+
 
 def test_apid_down_defers_quarantine_and_tracking_catches_up(fstack, people):
     st = fstack
