@@ -156,6 +156,8 @@ int main(int argc, char **argv)
 	struct agent_conf conf = {0};
 	struct agent a = {0};
 	struct apid_opts api_opts = {0};
+	struct milter_conf mc;
+	char spool[4200];
 	struct sigaction sa = {0};
 	enum vr_log_level level;
 	char err[1024], *token = NULL;
@@ -228,8 +230,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (a.milter) {
-		char spool[4200];
-		struct milter_conf mc = {
+		mc = (struct milter_conf){
 			.socket = conf.milter_socket,
 			.socket_group = conf.milter_socket_group,
 			.clamd = conf.clamd,
@@ -240,7 +241,6 @@ int main(int argc, char **argv)
 			.api = a.api ? &api_opts : NULL,
 			.stop = &stop_flag,
 		};
-
 		snprintf(spool, sizeof(spool), "%s/spool", conf.state_dir);
 		a.outbox = mc.outbox = outbox_new();
 		if (milter_start(&mc, err, sizeof(err)) < 0) {
@@ -249,7 +249,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		rc = agent_run(&a);
-		milter_stop(STOP_GRACE);
+		if (!milter_stop(STOP_GRACE)) {
+			/* sessions still use the settings, the outbox, the token: leave as is;
+			 * Postfix defers what they had not finished */
+			fflush(NULL);
+			_exit(rc);
+		}
 		goto out;
 	}
 	/* failures are logged where they happen (stderr) */

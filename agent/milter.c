@@ -600,7 +600,7 @@ static void free_apid(void *c)
 
 /* milter_stop - stop accepting, let the sessions finish, clean up (the policy too, also
  * when the milter never started) */
-void milter_stop(int grace)
+bool milter_stop(int grace)
 {
 	struct timespec until;
 	struct mpolicy *p;
@@ -620,7 +620,7 @@ void milter_stop(int grace)
 			VR_LOG_WARN("%d milter sessions still open after %d s", M.sessions,
 				    grace);
 			pthread_mutex_unlock(&M.sess_mu);
-			return; /* their threads still use the pools and the policy */
+			return false; /* their threads still use the pools and the policy */
 		}
 		pthread_mutex_unlock(&M.sess_mu);
 		unlink(milter_env.c->socket);
@@ -629,7 +629,7 @@ void milter_stop(int grace)
 	pthread_mutex_lock(&M.sess_mu);
 	if (M.sessions > 0) {
 		pthread_mutex_unlock(&M.sess_mu);
-		return;
+		return false;
 	}
 	pthread_mutex_unlock(&M.sess_mu);
 	free_pool(&M.rspamd_pool, free_rspamd);
@@ -639,4 +639,5 @@ void milter_stop(int grace)
 	M.policy = NULL;
 	pthread_mutex_unlock(&M.pol_mu);
 	milter_policy_put(p);
+	return true;
 }

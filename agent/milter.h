@@ -24,6 +24,7 @@
 #define VR_AGENT_MILTER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,8 +49,10 @@ struct milter_conf {
  * everything it points to are borrowed until milter_stop() returns */
 int milter_start(const struct milter_conf *c, char *err, size_t errsz);
 /* milter_stop - stop accepting, wait up to grace seconds for the sessions in flight, join
- * the milter thread, release the pools and the policy (also after a failed start) */
-void milter_stop(int grace);
+ * the milter thread, release the pools and the policy (also after a failed start); false
+ * when sessions are still running (then nothing is released: the caller should exit
+ * without freeing what they borrow) */
+bool milter_stop(int grace);
 /* milter_publish - make p current (moved in: *p is reset; the milter frees it), with the
  * snapshot's message_size_limit (bytes) and version; thread-safe */
 void milter_publish(struct filter_policy *p, int64_t message_size_limit, int64_t version);

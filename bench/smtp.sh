@@ -119,8 +119,8 @@ stack_up() {
 if [ $VRGATE_OK = 1 ]; then
 	if ! stack_up "mailsink clamd rspamd apid postfix agent"; then
 		VRGATE_OK=0
-		VRGATE_WHY="the stack's agent did not start: $(grep '^stack: ' "$DIR/log/stack-up.out" |
-			grep -v 'starting\|stopping' | head -n 1)"
+		VRGATE_WHY="the stack did not start: $(grep -o 'stack: [a-z]*: .*' "$DIR/log/stack-up.out" |
+			grep -v 'did not become ready' | head -n 1 | sed 's/^stack: //; s/ (log: .*//')"
 	elif ! . "$DIR/stack.env" || [ -z "${VR_MILTER_SOCKET:-}" ] || [ ! -S "$VR_MILTER_SOCKET" ]; then
 		VRGATE_OK=0
 		VRGATE_WHY="no milter socket in $DIR/agent"
@@ -340,7 +340,17 @@ if smtp-source -m 1 -F "$DIR/eicar.eml" -M "$HELO" -f "$SENDER" -t "$RCPT" \
 	die "the alternative did not reject EICAR: rspamd's antivirus module does not reach clamd (log: $DIR/log/altrspamd.log)"
 fi
 
+# background load: what the machine does without us (other jobs make the CPU figures noisy)
+# background SECONDS - busy CPU in % of one core over SECONDS
+background() {
+	b0=$(cpu_busy)
+	sleep "$1"
+	b1=$(cpu_busy)
+	awk -v a="$b0" -v b="$b1" -v hz="$HZ" -v t="$1" 'BEGIN { printf "%.0f", (b - a) * 100 / hz / t }'
+}
+
 # ---- the measurement: interleaved, median of RUNS ----------------------------------------
+BG_BEFORE=$(background 3)
 RESULTS=$DIR/results
 : >"$RESULTS"
 echo "bench: smtp-source -s $SESSIONS, warm-up $WARMUP + $N messages, $RUNS interleaved runs, sizes $SIZES; $(nproc) cores" >&2
@@ -359,6 +369,8 @@ for s in $SIZES; do
 		r=$((r + 1))
 	done
 done
+
+BG_AFTER=$(background 3)
 
 # ---- report -------------------------------------------------------------------------------
 # med PIPELINE SIZE FIELD - median of a field over the runs (4: msg/s, 5: ms/msg)
@@ -384,7 +396,7 @@ ver_clamd=$(clamd --version 2>/dev/null | cut -d/ -f1)
 echo
 echo "vrgate mail throughput - smtp-source -s $SESSIONS, $WARMUP warm-up + $N timed messages to 1 recipient,"
 echo "into smtp-sink; median of $RUNS interleaved runs; CPU = whole machine ($(nproc) cores) from /proc/stat"
-echo "Postfix $ver_postfix, rspamd $ver_rspamd, $ver_clamd"
+echo "Postfix $ver_postfix, rspamd $ver_rspamd, $ver_clamd; idle machine busy ${BG_BEFORE}% / ${BG_AFTER}% of a core (before / after)"
 echo
 printf '%-40s' "pipeline"
 for s in $SIZES; do printf ' | %5s B: %7s %9s' "$s" "msg/s" "CPU ms/msg"; done

@@ -25,6 +25,7 @@ ROOT = vrapi.ROOT
 @pytest.fixture(scope="module")
 def qstack():
     d = tempfile.mkdtemp(prefix="vr-quarantine-")
+    os.chmod(d, 0o755)  # Postfix's own users must reach its directories
     env = dict(os.environ, VR_STACK_COMPONENTS="directory mailsink postfix apid")
     up = subprocess.run([os.path.join(ROOT, "scripts", "stack"), "up", d], env=env,
                         capture_output=True, text=True, timeout=300)
