@@ -39,6 +39,8 @@ struct apid_conf {
 	int64_t login_window;
 	char *log_level;
 	int64_t purge_interval;
+	int64_t digest_interval;
+	char *public_url;
 };
 
 extern const struct vr_conf_schema apid_conf_schema;
@@ -51,6 +53,7 @@ struct metrics;
 struct apid {
 	const struct apid_conf *conf;
 	unsigned char jwt_key[APID_KEY_LEN];
+	unsigned char digest_key[APID_KEY_LEN]; /* signs digest links */
 	struct ratelimit *limiter;
 	struct metrics *metrics;
 	atomic_int in_flight; /* requests between first callback and completion */

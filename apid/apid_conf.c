@@ -34,6 +34,8 @@ static const struct vr_conf_item items[] = {
 	{"login-ip-limit", VR_CONF_INT, "50", 1, 100000, C(login_ip_limit), "failed logins per client address per window before 429", 0},
 	{"login-window", VR_CONF_INT, "300", 10, 86400, C(login_window), "login throttling window in seconds", 0},
 	{"purge-interval", VR_CONF_INT, "3600", 0, 604800, C(purge_interval), "seconds between quarantine retention purges (0: only on request)", 0},
+	{"digest-interval", VR_CONF_INT, "300", 0, 86400, C(digest_interval), "seconds between checks for digests due (0: only on request)", 0},
+	{"public-url", VR_CONF_STR, NULL, 0, 0, C(public_url), "base URL users reach apid at, for digest links (default: http://LISTEN:PORT)", 0},
 	{"log-level", VR_CONF_STR, "info", 0, 0, C(log_level), "debug, info, warn or err", 0},
 };
 

@@ -399,4 +399,24 @@ enum vr_err db_quarantine_spools(struct db *db, int (*each)(const char *id, cons
 /* db_quarantine_delete - remove one item and its recipient rows */
 enum vr_err db_quarantine_delete(struct db *db, const char *id);
 
+/* digests (db_digest.c) */
+struct db_digest_user {
+	const char *id, *username, *language, *digest, *address; /* borrowed */
+	int64_t sent_at;
+};
+/* db_digest_due - users whose digest is due at now (daily: a day since the last, weekly:
+ * a week) and who have held items received since their last digest */
+enum vr_err db_digest_due(struct db *db, int64_t now,
+			  int (*each)(const struct db_digest_user *, void *), void *arg);
+enum vr_err db_digest_user(struct db *db, const char *user_id, struct db_digest_user *out,
+			   char **strings /* 5, malloc'd, free each */);
+enum vr_err db_digest_mark_sent(struct db *db, const char *user_id, int64_t when);
+/* db_digest_claim - claim a link's nonce; VR_E_CONFLICT when it was used */
+enum vr_err db_digest_claim(struct db *db, const char *nonce, const char *action,
+			    const char *qid, int64_t now);
+enum vr_err db_digest_unclaim(struct db *db, const char *nonce);
+enum vr_err db_digest_used(struct db *db, const char *nonce, bool *used);
+enum vr_err db_users_set_digest(struct db *db, const char *id, const char *digest,
+				const char *language);
+
 #endif

@@ -21,6 +21,7 @@
 #include "atomic_file.h"
 #include "auth.h"
 #include "db.h"
+#include "digest.h"
 #include "housekeeping.h"
 #include "http.h"
 #include "log.h"
@@ -39,15 +40,16 @@ static void path_in(const struct apid_conf *cf, const char *name, char *buf, siz
 		VR_DIE("path too long under %s", cf->data_dir);
 }
 
-/* load_key - read DATA-DIR/jwt.key, creating it (0600) on first start */
-static int load_key(const struct apid_conf *cf, unsigned char key[APID_KEY_LEN])
+/* load_key - read DATA-DIR/NAME (a 32-byte key), creating it (0600) on first start */
+static int load_key(const struct apid_conf *cf, const char *name,
+		    unsigned char key[APID_KEY_LEN])
 {
 	char path[4096];
 	struct stat st;
 	size_t len;
 	char *data;
 
-	path_in(cf, "jwt.key", path, sizeof(path));
+	path_in(cf, name, path, sizeof(path));
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT) {
 			VR_LOG_ERR("cannot stat %s: %s", path, strerror(errno));
@@ -58,7 +60,7 @@ static int load_key(const struct apid_conf *cf, unsigned char key[APID_KEY_LEN])
 			VR_LOG_ERR("cannot write %s: %s", path, strerror(errno));
 			return -1;
 		}
-		VR_LOG_INFO("created the session signing key %s", path);
+		VR_LOG_INFO("created the key %s", path);
 		return 0;
 	}
 	if (st.st_mode & 077) {
@@ -194,6 +196,17 @@ static int serve(struct apid *app, sigset_t *sigs)
 		return -1;
 	}
 	port = http_bound_port(d);
+	if (cf->public_url == NULL || *cf->public_url == '\0') {
+		char url[300];
+
+		snprintf(url, sizeof(url), "%s://%s%s%s:%u", cert ? "https" : "http",
+			 strchr(cf->listen, ':') ? "[" : "", cf->listen,
+			 strchr(cf->listen, ':') ? "]" : "", port);
+		free(((struct apid_conf *)cf)->public_url);
+		((struct apid_conf *)cf)->public_url = strdup(url);
+		VR_CHECK_ALLOC(cf->public_url);
+	}
+	digest_start(app, cf->digest_interval);
 	if (cf->port_file && *cf->port_file && write_port_file(cf->port_file, port) < 0)
 		VR_LOG_ERR("cannot write %s: %s", cf->port_file, strerror(errno));
 	VR_LOG_INFO("listening on %s%s:%u%s (%lld threads)", strchr(cf->listen, ':') ? "[" : "",
@@ -282,7 +295,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	app.conf = &cf;
-	if (load_key(&cf, app.jwt_key) < 0 || bootstrap_admin(&cf, db_get()) < 0 ||
+	if (load_key(&cf, "jwt.key", app.jwt_key) < 0 ||
+	    load_key(&cf, "digest.key", app.digest_key) < 0 || bootstrap_admin(&cf, db_get()) < 0 ||
 	    initial_config(db_get()) < 0)
 		goto out;
 	mime_view_init();
@@ -291,6 +305,7 @@ int main(int argc, char **argv)
 	housekeeping_start(cf.data_dir, cf.purge_interval);
 	rc = serve(&app, &sigs) < 0 ? 1 : 0;
 	housekeeping_stop();
+	digest_stop();
 	VR_LOG_INFO("stopped");
 out:
 	db_thread_done();
@@ -299,6 +314,7 @@ out:
 	ratelimit_free(app.limiter);
 	metrics_free(app.metrics);
 	sodium_memzero(app.jwt_key, sizeof(app.jwt_key));
+	sodium_memzero(app.digest_key, sizeof(app.digest_key));
 	vr_conf_free(&apid_conf_schema, &cf);
 	return rc;
 }

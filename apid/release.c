@@ -28,30 +28,16 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
 	return want;
 }
 
-/* release_send - one message, one recipient, over SMTP */
-enum vr_err release_send(const char *host, long port, const char *sender, const char *rcpt,
-			 const char *path, const char *note, char *err, size_t errsz)
+/* smtp_send - data to rcpt over SMTP with libcurl */
+static enum vr_err smtp_send(const char *host, long port, const char *sender, const char *rcpt,
+			     const char *data, size_t len, char *err, size_t errsz)
 {
-	char url[300], from[340], to[340], *file, *msg;
-	size_t flen, hlen;
+	char url[300], from[340], to[340];
 	struct curl_slist *rcpts = NULL;
-	struct upload u;
+	struct upload u = {data, len, 0};
 	CURL *c;
 	CURLcode rc;
 
-	file = vr_read_file(path, RELEASE_MAX, &flen);
-	if (file == NULL) {
-		snprintf(err, errsz, "cannot read the held copy");
-		return VR_E_INTERNAL;
-	}
-	/* a header line says who released it; everything else is the message as held */
-	hlen = strlen("X-VR-Released: ") + strlen(note) + 2;
-	msg = malloc(hlen + flen + 1);
-	VR_CHECK_ALLOC(msg);
-	snprintf(msg, hlen + 1, "X-VR-Released: %s\r\n", note);
-	memcpy(msg + hlen, file, flen);
-	free(file);
-	u = (struct upload){msg, hlen + flen, 0};
 	snprintf(url, sizeof(url), strchr(host, ':') ? "smtp://[%s]:%ld" : "smtp://%s:%ld", host,
 		 port);
 	snprintf(from, sizeof(from), "<%s>", sender ? sender : "");
@@ -75,6 +61,38 @@ enum vr_err release_send(const char *host, long port, const char *sender, const 
 		snprintf(err, errsz, "reinjection at %s: %s", url, curl_easy_strerror(rc));
 	curl_easy_cleanup(c);
 	curl_slist_free_all(rcpts);
-	free(msg);
 	return rc == CURLE_OK ? VR_OK : VR_E_UNAVAILABLE;
+}
+
+/* release_send_buffer - a message in memory to one recipient */
+enum vr_err release_send_buffer(const char *host, long port, const char *sender,
+				const char *rcpt, const char *data, size_t len, char *err,
+				size_t errsz)
+{
+	return smtp_send(host, port, sender, rcpt, data, len, err, errsz);
+}
+
+/* release_send - one held message, one recipient, over SMTP */
+enum vr_err release_send(const char *host, long port, const char *sender, const char *rcpt,
+			 const char *path, const char *note, char *err, size_t errsz)
+{
+	char *file, *msg;
+	size_t flen, hlen;
+	enum vr_err e;
+
+	file = vr_read_file(path, RELEASE_MAX, &flen);
+	if (file == NULL) {
+		snprintf(err, errsz, "cannot read the held copy");
+		return VR_E_INTERNAL;
+	}
+	/* a header line says who released it; everything else is the message as held */
+	hlen = strlen("X-VR-Released: ") + strlen(note) + 2;
+	msg = malloc(hlen + flen + 1);
+	VR_CHECK_ALLOC(msg);
+	snprintf(msg, hlen + 1, "X-VR-Released: %s\r\n", note);
+	memcpy(msg + hlen, file, flen);
+	free(file);
+	e = smtp_send(host, port, sender, rcpt, msg, hlen + flen, err, errsz);
+	free(msg);
+	return e;
 }

@@ -17,4 +17,9 @@
 enum vr_err release_send(const char *host, long port, const char *sender, const char *rcpt,
 			 const char *path, const char *note, char *err, size_t errsz);
 
+/* release_send_buffer - the same for a message in memory (digests) */
+enum vr_err release_send_buffer(const char *host, long port, const char *sender,
+				const char *rcpt, const char *data, size_t len, char *err,
+				size_t errsz);
+
 #endif

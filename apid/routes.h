@@ -74,12 +74,18 @@ enum vr_err h_quarantine_action(struct req *r);
 enum vr_err h_quarantine_bulk(struct req *r);
 enum vr_err h_quarantine_purge(struct req *r);
 enum vr_err h_quarantine_integrity(struct req *r);
+enum vr_err h_digest_now(struct req *r);
+enum vr_err h_link_show(struct req *r);
+enum vr_err h_link_act(struct req *r);
 
 /* agents_view - the Agents list for the API and /readyz (NULL on a database error) */
 json_t *agents_view(struct db *db);
 
 /* routes_print - `apid --routes`: one line per route, "METHOD PATH ROLES" */
 void routes_print(FILE *out);
+/* quarantine_act - release/delete/... item id for the caller (routes_quarantine.c) */
+enum vr_err quarantine_act(struct req *r, struct db *db, const char *id, const char *action,
+			   const char *only_rcpt);
 /* json_user - the User object of the API for u (addresses read from db) */
 json_t *json_user(struct db *db, const struct db_user *u);
 /* json_time - an RFC 3339 string, or JSON null for 0 */

@@ -273,41 +273,59 @@ enum vr_err h_lists_delete(struct req *r)
 /* ---- preferences ------------------------------------------------------------------ */
 
 struct prefs_in {
-	const char *newsletter;
+	const char *newsletter, *digest, *language;
 };
 
 static const char *const choices[] = {"default", "deliver", "tag", "quarantine", NULL};
+static const char *const digests[] = {"off", "daily", "weekly", NULL};
+static const char *const languages[] = {"fr", "en", NULL};
 static const struct jspec prefs_spec[] = {
 	{"newsletter", JSPEC_ENUM, true, 0, 0, choices, offsetof(struct prefs_in, newsletter)},
+	{"digest", JSPEC_ENUM, false, 0, 0, digests, offsetof(struct prefs_in, digest)},
+	{"language", JSPEC_ENUM, false, 0, 0, languages, offsetof(struct prefs_in, language)},
 };
+
+/* prefs_json - the caller's Preferences object */
+static json_t *prefs_json(struct db *db, const char *user_id)
+{
+	struct db_digest_user u;
+	char *strs[5] = {0}, *choice = NULL;
+	json_t *j = NULL;
+
+	if (db_users_get_newsletter(db, user_id, &choice) == VR_OK &&
+	    db_digest_user(db, user_id, &u, strs) == VR_OK)
+		j = json_pack("{s:s, s:s, s:s}", "newsletter", choice, "digest", u.digest,
+			      "language", u.language);
+	free(choice);
+	for (int k = 0; k < 5; k++)
+		free(strs[k]);
+	return j;
+}
 
 /* h_prefs_get - the caller's preferences */
 enum vr_err h_prefs_get(struct req *r)
 {
-	char *choice = NULL;
 	struct db *db;
-	enum vr_err e;
 	json_t *j;
 
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
-	if ((e = db_users_get_newsletter(db, r->who.user_id, &choice)) != VR_OK)
-		return req_fail(r, e, NULL, "cannot read the preferences");
-	j = json_pack("{s:s}", "newsletter", choice);
-	free(choice);
+	if ((j = prefs_json(db, r->who.user_id)) == NULL)
+		return req_fail(r, VR_E_INTERNAL, NULL, "cannot read the preferences");
 	return reply_json(r, 200, j);
 }
 
 struct prefs_apply {
-	const char *user_id, *choice;
+	const char *user_id, *choice, *digest, *language;
 };
 
 /* apply_prefs - config_change callback */
 static enum vr_err apply_prefs(struct db *db, void *arg)
 {
 	struct prefs_apply *p = arg;
+	enum vr_err e = db_users_set_newsletter(db, p->user_id, p->choice);
 
-	return db_users_set_newsletter(db, p->user_id, p->choice);
+	return e == VR_OK ? db_users_set_digest(db, p->user_id, p->digest, p->language) : e;
 }
 
 /* h_prefs_put - replace the caller's preferences */
@@ -319,21 +337,21 @@ enum vr_err h_prefs_put(struct req *r)
 	enum vr_err e;
 	json_t *after;
 
-	if ((e = req_body(r, prefs_spec, 1, &in, NULL)) != VR_OK)
+	if ((e = req_body(r, prefs_spec, 3, &in, NULL)) != VR_OK)
 		return e;
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
-	p = (struct prefs_apply){r->who.user_id, in.newsletter};
-	after = json_pack("{s:s}", "newsletter", in.newsletter);
+	p = (struct prefs_apply){r->who.user_id, in.newsletter, in.digest, in.language};
+	after = json_pack("{s:s, s:s?, s:s?}", "newsletter", in.newsletter, "digest", in.digest,
+			  "language", in.language);
 	{
 		struct config_change c = {r, apply_prefs, &p, "preferences.update", r->who.username,
 					  NULL, after, 0};
 
 		e = config_change(db, &c);
 	}
-	if (e != VR_OK) {
-		json_decref(after);
+	json_decref(after);
+	if (e != VR_OK)
 		return req_fail(r, e, NULL, "cannot store the preferences");
-	}
-	return reply_json(r, 200, after);
+	return reply_json(r, 200, prefs_json(db, r->who.user_id));
 }

@@ -382,6 +382,21 @@ static enum vr_err list_sender(struct req *r, struct db *db, const char *rcpt,
 	return e;
 }
 
+static enum vr_err act_one(struct req *r, struct db *db, const char *id, enum qaction a,
+			   const char *only_rcpt);
+
+/* quarantine_act - run action (by name) on every recipient of item id the caller may act
+ * for (only_rcpt: that one only); the outcome code, with r's problem fields set */
+enum vr_err quarantine_act(struct req *r, struct db *db, const char *id, const char *action,
+			   const char *only_rcpt)
+{
+	enum qaction a = parse_action(action);
+
+	if (a == QA_NONE)
+		return req_fail(r, VR_E_BAD_PARAMETER, "action", "no such action");
+	return act_one(r, db, id, a, only_rcpt);
+}
+
 /* act_one - run action on every visible recipient of item id; the outcome code */
 static enum vr_err act_one(struct req *r, struct db *db, const char *id, enum qaction a,
 			   const char *only_rcpt)

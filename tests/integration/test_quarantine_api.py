@@ -299,3 +299,89 @@ def test_integrity_check_finds_a_planted_orphan_and_a_lost_file(people, qstack):
     assert people["admin"].get("/api/v1/quarantine/" + lost).status == 404
     r = people["admin"].post("/api/v1/quarantine/integrity")
     assert r.json["orphan_files"] == [] and r.json["missing_files"] == []
+
+
+def digest_mails(st, to):
+    out = []
+    for f in glob.glob(os.path.join(st["VR_MAILBOX_DIR"], "*.eml")):
+        data = open(f, "rb").read()
+        if b"Auto-Submitted: auto-generated" in data and to.encode() in data:
+            out.append(email.message_from_bytes(data))
+    return out
+
+
+def links_of(msg, qid):
+    """the one-click URLs of item qid in the text part of a digest"""
+    import re
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain":
+            text = part.get_payload(decode=True).decode()
+            return [u for u in re.findall(r"(http://\S+/api/v1/links/\S+)", text)
+                    if qid in _link_payload(u)]
+    return []
+
+
+def _link_payload(url):
+    tok = url.rsplit("/", 1)[1]
+    payload = tok.split(".")[0]
+    return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_digest_links_confirm_then_act_once(people, qstack, qapi):
+    st = qstack
+    alice = people["alice"]
+    r = alice.request("PUT", "/api/v1/me/preferences",
+                      json_body={"newsletter": "default", "digest": "daily", "language": "fr"})
+    assert r.status == 200 and r.json["language"] == "fr" and r.json["digest"] == "daily"
+    raw, mid = message("digest me")
+    qid = hold(people["agent"], raw, mid, "spam", ["alice@corp.test"])
+    r = alice.post("/api/v1/me/digest")
+    assert r.status == 202 and r.json["items"] >= 1, r
+    end = time.time() + 20
+    mails = []
+    while time.time() < end and not mails:
+        mails = [m for m in digest_mails(st, st["VR_AD_USER_MAIL"]) if links_of(m, qid)]
+        time.sleep(0.3)
+    assert mails, "no digest arrived"
+    subject = str(email.header.make_header(email.header.decode_header(mails[-1]["Subject"])))
+    assert subject.startswith("Quarantaine")
+    release = [u for u in links_of(mails[-1], qid) if '"a":"release"' in _link_payload(u)][0]
+    path = release.split("/api/v1", 1)[1]
+    anon = qapi.as_(None)
+    # a link scanner's GET only shows a confirmation page
+    g = anon.get("/api/v1" + path)
+    assert g.status == 200 and b"<form method=\"post\">" in g.body
+    assert alice.get("/api/v1/quarantine/" + qid).json["recipients"][0]["status"] == "held"
+    p = anon.post("/api/v1" + path)
+    assert p.status == 200, p
+    assert alice.get("/api/v1/quarantine/" + qid).json["recipients"][0]["status"] == "released"
+    assert wait_delivered(st, mid)
+    # the same link again is refused
+    assert anon.post("/api/v1" + path).status == 410
+    assert anon.get("/api/v1" + path).status == 410
+    # a tampered link is refused
+    tok = path.rsplit("/", 1)[1]
+    bad = tok[:-2] + ("AA" if tok[-2:] != "AA" else "BB")
+    assert anon.post("/api/v1/links/" + bad).status == 400
+    payload, sig = tok.split(".")
+    other = json.loads(_link_payload(release))
+    other["a"] = "delete"
+    forged = base64.urlsafe_b64encode(json.dumps(other).encode()).decode().rstrip("=")
+    assert anon.post("/api/v1/links/%s.%s" % (forged, sig)).status == 400
+    # an expired link (signed with apid's key, as apid would) is refused
+    import hashlib
+    import hmac
+    key = open(os.path.join(st["VR_APID_DATA_DIR"], "digest.key"), "rb").read()
+    raw2, mid2 = message("expired link")
+    qid2 = hold(people["agent"], raw2, mid2, "spam", ["alice@corp.test"])
+    old = base64.urlsafe_b64encode(json.dumps(
+        {"q": qid2, "r": "alice@corp.test", "a": "release", "n": "n" * 22,
+         "e": int(time.time()) - 10}).encode()).decode().rstrip("=")
+    mac = base64.urlsafe_b64encode(hmac.new(key, old.encode(), hashlib.sha256).digest()
+                                   ).decode().rstrip("=")
+    assert anon.get("/api/v1/links/%s.%s" % (old, mac)).status == 410
+    assert anon.post("/api/v1/links/%s.%s" % (old, mac)).status == 410
+    assert alice.get("/api/v1/quarantine/" + qid2).json["recipients"][0]["status"] == "held"
+    # asking again at once is throttled
+    r = alice.post("/api/v1/me/digest")
+    assert r.status == 429 and int(r.header("Retry-After")) > 0
