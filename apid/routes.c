@@ -65,6 +65,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/users", h_users_list, STAFF, 0, q_users, NULL},
 	{"GET", "/api/v1/users/{id}", h_users_get, STAFF, 0, NULL, NULL},
 	{"PATCH", "/api/v1/users/{id}", h_users_patch, ADMIN, JSON, NULL, NULL},
+	{"GET", "/api/v1/lists/export", h_lists_export, ROLES_READ_ALL, 0, NULL, NULL},
+	{"POST", "/api/v1/lists/import", h_lists_import, ADMIN, 4 * MB, NULL, "text/csv"},
 	{"GET", "/api/v1/lists", h_lists_list, ROLES_HUMAN, 0, q_lists, NULL},
 	{"POST", "/api/v1/lists", h_lists_create, PEOPLE, JSON, NULL, NULL},
 	{"DELETE", "/api/v1/lists/{id}", h_lists_delete, PEOPLE, 0, NULL, NULL},

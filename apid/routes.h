@@ -56,6 +56,8 @@ enum vr_err h_users_patch(struct req *r);
 enum vr_err h_lists_list(struct req *r);
 enum vr_err h_lists_create(struct req *r);
 enum vr_err h_lists_delete(struct req *r);
+enum vr_err h_lists_export(struct req *r);
+enum vr_err h_lists_import(struct req *r);
 enum vr_err h_prefs_get(struct req *r);
 enum vr_err h_prefs_put(struct req *r);
 enum vr_err h_filter_get(struct req *r);

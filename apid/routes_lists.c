@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "log.h"
 #include "netaddr.h"
 #include "routes.h"
@@ -354,4 +355,169 @@ enum vr_err h_prefs_put(struct req *r)
 	if (e != VR_OK)
 		return req_fail(r, e, NULL, "cannot store the preferences");
 	return reply_json(r, 200, prefs_json(db, r->who.user_id));
+}
+
+/* ---- CSV export and import (admins) ---------------------------------------------- */
+
+/* add_csv - db_lists_list callback: one CSV record */
+static int add_csv(const struct db_list_entry *e, void *arg)
+{
+	csv_put(arg, e->kind, ',');
+	csv_put(arg, e->owner_id[0] ? "personal" : "global", ',');
+	csv_put(arg, e->owner, ',');
+	csv_put(arg, e->pattern, ',');
+	csv_put(arg, e->comment, '\n');
+	return 0;
+}
+
+/* h_lists_export - every list entry as CSV: kind,scope,owner,pattern,comment */
+enum vr_err h_lists_export(struct req *r)
+{
+	struct db_list_filter f = {NULL, NULL};
+	struct vr_buf b = {0};
+	struct db *db;
+	enum vr_err e;
+
+	if ((db = req_db(r)) == NULL)
+		return VR_E_UNAVAILABLE;
+	vr_buf_append(&b, "kind,scope,owner,pattern,comment\n", 33, SIZE_MAX / 2);
+	if ((e = db_lists_list(db, &f, add_csv, &b)) != VR_OK) {
+		vr_buf_free(&b);
+		return req_fail(r, e, NULL, "cannot read the lists");
+	}
+	e = reply_bytes(r, 200, "text/csv; charset=utf-8", b.data, b.len, true);
+	vr_buf_free(&b);
+	return e;
+}
+
+#define IMPORT_MAX 10000
+
+struct import_row {
+	char kind[8], owner_id[VR_ID_LEN], pattern[330], comment[204];
+};
+
+struct import {
+	struct import_row *rows;
+	size_t n;
+	const char *by;
+	int created, duplicates;
+};
+
+/* apply_import - config_change callback: every row, duplicates skipped */
+static enum vr_err apply_import(struct db *db, void *arg)
+{
+	struct import *im = arg;
+
+	im->created = im->duplicates = 0;
+	for (size_t i = 0; i < im->n; i++) {
+		char id[VR_ID_LEN];
+		enum vr_err e;
+
+		vr_random_id(id);
+		e = db_lists_add(db, id, im->rows[i].kind, im->rows[i].owner_id,
+				 im->rows[i].pattern,
+				 im->rows[i].comment[0] ? im->rows[i].comment : NULL, im->by,
+				 vr_now());
+		if (e == VR_E_CONFLICT)
+			im->duplicates++;
+		else if (e != VR_OK)
+			return e;
+		else
+			im->created++;
+	}
+	return VR_OK;
+}
+
+/* h_lists_import - add entries from CSV (the export's format); all or nothing */
+enum vr_err h_lists_import(struct req *r)
+{
+	struct import im = {calloc(IMPORT_MAX, sizeof(struct import_row)), 0, r->who.username, 0, 0};
+	const char *f[CSV_MAX_FIELDS];
+	struct csv_reader cr;
+	struct db *db;
+	enum vr_err e = VR_OK;
+	int nf;
+
+	VR_CHECK_ALLOC(im.rows);
+	if ((db = req_db(r)) == NULL) {
+		free(im.rows);
+		return VR_E_UNAVAILABLE;
+	}
+	csv_reader_init(&cr, r->body.data, r->body.len);
+	nf = csv_next(&cr, f);
+	if (nf < 4 || strcmp(f[0], "kind") || strcmp(f[1], "scope") || strcmp(f[2], "owner") ||
+	    strcmp(f[3], "pattern") || (nf > 4 && strcmp(f[4], "comment")))
+		e = req_fail(r, VR_E_INVALID_FIELD, "csv",
+			     "line 1 must be the header kind,scope,owner,pattern,comment");
+	while (e == VR_OK && (nf = csv_next(&cr, f)) != 0) {
+		struct import_row *row = &im.rows[im.n];
+		const char *why;
+		struct db_user u;
+		bool global;
+
+		if (nf == 1 && f[0][0] == '\0')
+			continue; /* a blank line */
+		if (im.n == IMPORT_MAX) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv", "at most %d entries per import",
+				     IMPORT_MAX);
+			break;
+		}
+		if (nf < 4 || nf > 5) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: %s", cr.line,
+				     nf < 0 ? "malformed CSV" : "expected 4 or 5 fields");
+			break;
+		}
+		if (strcmp(f[0], "allow") && strcmp(f[0], "block")) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv",
+				     "line %d: kind must be allow or block", cr.line);
+			break;
+		}
+		global = strcmp(f[1], "global") == 0;
+		if (!global && strcmp(f[1], "personal")) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv",
+				     "line %d: scope must be global or personal", cr.line);
+			break;
+		}
+		if ((why = list_pattern_check(f[3], row->pattern, sizeof(row->pattern)))) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: pattern %s", cr.line, why);
+			break;
+		}
+		if (nf == 5 && strlen(f[4]) > 200) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: comment too long",
+				     cr.line);
+			break;
+		}
+		if (global != (f[2][0] == '\0')) {
+			e = req_fail(r, VR_E_INVALID_FIELD, "csv",
+				     "line %d: personal entries need an owner, global ones none",
+				     cr.line);
+			break;
+		}
+		if (!global) {
+			if (db_users_by_name(db, f[2], &u) != VR_OK) {
+				e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: no user %.100s",
+					     cr.line, f[2]);
+				break;
+			}
+			snprintf(row->owner_id, sizeof(row->owner_id), "%s", u.id);
+			db_user_clear(&u);
+		}
+		snprintf(row->kind, sizeof(row->kind), "%s", f[0]);
+		snprintf(row->comment, sizeof(row->comment), "%s", nf == 5 ? f[4] : "");
+		im.n++;
+	}
+	if (e == VR_OK && nf < 0)
+		e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: malformed CSV", cr.line);
+	csv_reader_free(&cr);
+	if (e == VR_OK) {
+		struct config_change c = {r, apply_import, &im, "list.import", "lists", NULL, NULL, 0};
+
+		if ((e = config_change(db, &c)) != VR_OK)
+			req_fail(r, e, NULL, "cannot store the entries");
+	}
+	free(im.rows);
+	if (e != VR_OK)
+		return e;
+	return reply_json(r, 200, json_pack("{s:i, s:i}", "created", im.created, "duplicates",
+					    im.duplicates));
 }
