@@ -148,11 +148,52 @@ static bool is_bulk_mailer(const char *value)
 }
 
 /* scan_header - set the signals one header gives */
+/* dkim_signs_unsubscribe - does a DKIM-Signature value's h= tag list both
+ * List-Unsubscribe and List-Unsubscribe-Post (RFC 8058 section 4)? */
+bool dkim_signs_unsubscribe(const char *v)
+{
+	bool unsub = false, post = false;
+	const char *p = v;
+
+	while ((p = strstr(p, "h=")) != NULL) {
+		/* a tag starts the value or follows ';' (with folding white space) */
+		const char *q = p;
+
+		while (q > v && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r' || q[-1] == '\n'))
+			q--;
+		if (q == v || q[-1] == ';')
+			break;
+		p += 2;
+	}
+	if (p == NULL)
+		return false;
+	for (p += 2; *p && *p != ';';) {
+		char name[64];
+		size_t n = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
+			p++;
+		while (*p && *p != ':' && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' &&
+		       *p != '\n' && n + 1 < sizeof(name))
+			name[n++] = *p++;
+		name[n] = '\0';
+		if (strcasecmp(name, "list-unsubscribe") == 0)
+			unsub = true;
+		else if (strcasecmp(name, "list-unsubscribe-post") == 0)
+			post = true;
+		if (n == 0 && *p && *p != ';')
+			p++;
+	}
+	return unsub && post;
+}
+
 static void scan_header(const struct mime_header *h, struct antipub_result *r, bool *post)
 {
 	const char *n = h->name, *v = h->value;
 
-	if (strcasecmp(n, "List-Unsubscribe") == 0) {
+	if (strcasecmp(n, "DKIM-Signature") == 0) {
+		r->dkim_covers_unsubscribe |= dkim_signs_unsubscribe(v);
+	} else if (strcasecmp(n, "List-Unsubscribe") == 0) {
 		char t[sizeof(r->unsubscribe)];
 
 		if (r->unsubscribe[0] == '\0' && antipub_unsubscribe_target(v, t, sizeof(t))) {
@@ -224,7 +265,10 @@ void antipub_classify(const struct mime_header *headers, size_t n_headers,
 	for (size_t i = 0; i < n_headers; i++)
 		scan_header(&headers[i], out, &post);
 	scan_symbols(rspamd, out);
-	if (post && starts_ci(out->unsubscribe, "https://")) {
+	/* RFC 8058: one-click only when a valid DKIM signature (rspamd verified one) covers
+	 * both headers; otherwise anybody could make us POST to any URL */
+	if (post && starts_ci(out->unsubscribe, "https://") && out->dkim_covers_unsubscribe &&
+	    rspamd && rspamd->ok && rspamd_has_symbol(rspamd, "R_DKIM_ALLOW")) {
 		out->one_click = true;
 		out->signals |= AP_ONE_CLICK;
 		note(out, "one-click", NULL);

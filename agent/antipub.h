@@ -45,8 +45,14 @@ struct antipub_result {
 	int groups;		/* independent groups seen (0..5) */
 	char signal_text[256];	/* "list-unsubscribe,list-id,x-mailer:Mailchimp Mailer" */
 	char unsubscribe[2048]; /* preferred target URI, or "" */
-	bool one_click;		/* RFC 8058 offered (the target is then https) */
+	bool one_click;		/* RFC 8058 offered: https target, both headers signed by a
+				 * DKIM signature rspamd verified (R_DKIM_ALLOW) */
+	bool dkim_covers_unsubscribe; /* a DKIM-Signature's h= lists both headers */
 };
+
+/* dkim_signs_unsubscribe - does a DKIM-Signature value's h= list List-Unsubscribe and
+ * List-Unsubscribe-Post? (pure; the signature itself is verified by rspamd) */
+bool dkim_signs_unsubscribe(const char *dkim_signature_value);
 
 /* antipub_classify - classify from headers (top-level, any order) and rspamd's result
  * (NULL or !ok: headers alone) */

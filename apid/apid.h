@@ -41,6 +41,8 @@ struct apid_conf {
 	int64_t purge_interval;
 	int64_t digest_interval;
 	char *public_url;
+	char *unsubscribe_ca_file;
+	int unsubscribe_allow_private;
 };
 
 extern const struct vr_conf_schema apid_conf_schema;

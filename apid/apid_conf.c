@@ -36,6 +36,8 @@ static const struct vr_conf_item items[] = {
 	{"purge-interval", VR_CONF_INT, "3600", 0, 604800, C(purge_interval), "seconds between quarantine retention purges (0: only on request)", 0},
 	{"digest-interval", VR_CONF_INT, "300", 0, 86400, C(digest_interval), "seconds between checks for digests due (0: only on request)", 0},
 	{"public-url", VR_CONF_STR, NULL, 0, 0, C(public_url), "base URL users reach apid at, for digest links (default: http://LISTEN:PORT)", 0},
+	{"unsubscribe-ca-file", VR_CONF_STR, NULL, 0, 0, C(unsubscribe_ca_file), "CA bundle for one-click unsubscribe requests (default: the system's)", 0},
+	{"unsubscribe-allow-private", VR_CONF_BOOL, "false", 0, 0, C(unsubscribe_allow_private), "let one-click unsubscribe reach private addresses (tests only)", 0},
 	{"log-level", VR_CONF_STR, "info", 0, 0, C(log_level), "debug, info, warn or err", 0},
 };
 

@@ -396,6 +396,8 @@ enum vr_err db_quarantine_has_spool(struct db *db, const char *name, bool *yes);
 enum vr_err db_quarantine_spools(struct db *db, int (*each)(const char *id, const char *spool,
 							    void *),
 				 void *arg);
+/* db_quarantine_unsubscribed - record a one-click unsubscribe and its HTTP status */
+enum vr_err db_quarantine_unsubscribed(struct db *db, const char *id, int64_t now, long status);
 /* db_quarantine_delete - remove one item and its recipient rows */
 enum vr_err db_quarantine_delete(struct db *db, const char *id);
 

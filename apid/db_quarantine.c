@@ -325,3 +325,18 @@ enum vr_err db_quarantine_spools(struct db *db, int (*each)(const char *id, cons
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? VR_OK : db_fail(db, rc, __func__);
 }
+
+/* db_quarantine_unsubscribed - record a one-click unsubscribe */
+enum vr_err db_quarantine_unsubscribed(struct db *db, const char *id, int64_t now, long status)
+{
+	DB_SQL(q, "UPDATE quarantine SET unsubscribed_at = ?2, unsubscribe_status = ?3 "
+		  "WHERE id = ?1");
+	sqlite3_stmt *st = db_prep(db, &q);
+
+	if (st == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, status);
+	return db_exec_done(db, st, __func__);
+}

@@ -21,6 +21,7 @@
 #include "mime_view.h"
 #include "release.h"
 #include "routes.h"
+#include "unsubscribe.h"
 #include "snapshot.h"
 #include "vrtime.h"
 
@@ -463,7 +464,51 @@ static const struct jspec act_spec[] = {
 	{"recipient", JSPEC_STRING, false, 3, 320, NULL, offsetof(struct act_in, recipient)},
 };
 
-/* h_quarantine_action - release, delete, release-allow, delete-block or not-spam */
+/* unsubscribe - the RFC 8058 one-click unsubscribe of a held newsletter */
+static enum vr_err unsubscribe(struct req *r, struct db *db)
+{
+	const struct apid_conf *cf = r->app->conf;
+	struct detail d;
+	const char *target;
+	char err[300];
+	long status = 0;
+	enum vr_err e;
+	json_t *u;
+	bool one_click;
+
+	if ((e = load_detail(r, db, &d)) != VR_OK)
+		return e;
+	u = json_object_get(d.first, "unsubscribe");
+	target = json_string_value(json_object_get(u, "target"));
+	one_click = json_is_true(json_object_get(u, "one_click"));
+	if (r->who.role == ROLE_AUDITOR)
+		e = req_fail(r, VR_E_FORBIDDEN, NULL, "auditors only read");
+	else if (target == NULL || !one_click)
+		e = req_fail(r, VR_E_CONFLICT, NULL,
+			     "this message offers no verified one-click unsubscribe (RFC 8058: "
+			     "https, List-Unsubscribe-Post, both signed by DKIM)");
+	else if ((e = unsubscribe_post(target, cf->unsubscribe_ca_file,
+				       cf->unsubscribe_allow_private, &status, err,
+				       sizeof(err))) != VR_OK)
+		req_fail(r, e, NULL, "the unsubscribe request failed: %s", err);
+	if (status || e == VR_OK)
+		db_quarantine_unsubscribed(db, r->params[0], vr_now(), status);
+	if (r->who.role != ROLE_AUDITOR && target && one_click)
+		audit_note(r, db, r->who.username, "quarantine.unsubscribe", r->params[0],
+			   e == VR_OK, target);
+	if (e == VR_OK)
+		e = reply_json(r, 200,
+			       json_pack("{s:s, s:s, s:I, s:s}", "id", r->params[0], "action",
+					 "unsubscribe", "http_status", (json_int_t)status, "target",
+					 target));
+	/* target is borrowed from d.first: release it only now */
+	json_decref(d.rcpts);
+	json_decref(d.first);
+	return e;
+}
+
+/* h_quarantine_action - release, delete, release-allow, delete-block, not-spam or
+ * unsubscribe */
 enum vr_err h_quarantine_action(struct req *r)
 {
 	struct act_in in = {0};
@@ -473,10 +518,15 @@ enum vr_err h_quarantine_action(struct req *r)
 	json_t *view;
 	struct detail d;
 
+	if (strcmp(r->params[1], "unsubscribe") == 0) {
+		if ((db = req_db(r)) == NULL)
+			return VR_E_UNAVAILABLE;
+		return unsubscribe(r, db);
+	}
 	if (a == QA_NONE)
 		return req_fail(r, VR_E_NOT_FOUND, NULL,
-				"no such action: release, delete, release-allow, delete-block or "
-				"not-spam");
+				"no such action: release, delete, release-allow, delete-block, "
+				"not-spam or unsubscribe");
 	if (r->body.len > 0 && (e = req_body(r, act_spec, 1, &in, NULL)) != VR_OK)
 		return e;
 	if ((db = req_db(r)) == NULL)

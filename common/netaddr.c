@@ -1,5 +1,7 @@
 /* netaddr.c - domain, host, IP and CIDR checks (see netaddr.h). */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,4 +120,35 @@ const char *vr_norm_cidr(const char *s, char *out, size_t outsz)
 	if ((size_t)snprintf(out, outsz, "%s/%d", text, bits) >= outsz)
 		return "is too long";
 	return NULL;
+}
+
+/* vr_addr_is_private - not a public unicast address */
+int vr_addr_is_private(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const unsigned char *a =
+			(const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+
+		return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
+		       (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+		       (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const unsigned char *a =
+			(const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		static const unsigned char zero[15] = {0};
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+		if (memcmp(a, zero, 15) == 0) /* :: and ::1 */
+			return 1;
+		if (memcmp(a, mapped, 12) == 0) { /* ::ffff:a.b.c.d: judge the IPv4 address */
+			struct sockaddr_in v4 = {.sin_family = AF_INET};
+
+			memcpy(&v4.sin_addr, a + 12, 4);
+			return vr_addr_is_private((const struct sockaddr *)&v4);
+		}
+		return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||
+		       a[0] == 0xff;
+	}
+	return 1;
 }

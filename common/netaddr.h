@@ -19,4 +19,9 @@ const char *vr_check_ip(const char *s);
  * its canonical text in out (host bits must be zero); NULL or the reason */
 const char *vr_norm_cidr(const char *s, char *out, size_t outsz);
 
+struct sockaddr;
+/* vr_addr_is_private - loopback, private, link-local, CGNAT, unspecified, multicast or
+ * unique-local: an address a request on behalf of mail content must never reach */
+int vr_addr_is_private(const struct sockaddr *sa);
+
 #endif

@@ -13,3 +13,7 @@ CREATE TABLE digest_links_used (
     action        TEXT NOT NULL,
     quarantine_id TEXT NOT NULL
 );
+
+-- RFC 8058 one-click unsubscribe done from the portal, and what the sender answered.
+ALTER TABLE quarantine ADD COLUMN unsubscribed_at INTEGER;
+ALTER TABLE quarantine ADD COLUMN unsubscribe_status INTEGER;

@@ -26,7 +26,12 @@ ROOT = vrapi.ROOT
 def qstack():
     d = tempfile.mkdtemp(prefix="vr-quarantine-")
     os.chmod(d, 0o755)  # Postfix's own users must reach its directories
-    env = dict(os.environ, VR_STACK_COMPONENTS="directory mailsink postfix apid")
+    make_web_cert(d)
+    # the one-click unsubscribe test talks to a local https server: let apid trust its CA
+    # and reach loopback, which it refuses by default
+    env = dict(os.environ, VR_STACK_COMPONENTS="directory mailsink postfix apid",
+               VR_APID_UNSUBSCRIBE_CA_FILE=os.path.join(d, "web-ca.pem"),
+               VR_APID_UNSUBSCRIBE_ALLOW_PRIVATE="true")
     up = subprocess.run([os.path.join(ROOT, "scripts", "stack"), "up", d], env=env,
                         capture_output=True, text=True, timeout=300)
     if up.returncode != 0:
@@ -41,6 +46,25 @@ def qstack():
     log = open(st.apid_log, errors="replace").read()
     for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
         assert bad not in log, log[-5000:]
+
+
+def make_web_cert(d):
+    """a CA and a certificate for 127.0.0.1, for the unsubscribe target"""
+    def certtool(*args):
+        subprocess.run(["certtool"] + list(args), check=True, capture_output=True)
+    open(os.path.join(d, "ca.tmpl"), "w").write('cn = "web CA"\nca\ncert_signing_key\n'
+                                                 'expiration_days = 2\n')
+    open(os.path.join(d, "web.tmpl"), "w").write('cn = "web"\nip_address = "127.0.0.1"\n'
+                                                  'tls_www_server\nencryption_key\nsigning_key\n'
+                                                  'expiration_days = 2\n')
+    certtool("--generate-privkey", "--outfile", os.path.join(d, "web-ca.key"))
+    certtool("--generate-self-signed", "--load-privkey", os.path.join(d, "web-ca.key"),
+             "--template", os.path.join(d, "ca.tmpl"), "--outfile", os.path.join(d, "web-ca.pem"))
+    certtool("--generate-privkey", "--outfile", os.path.join(d, "web.key"))
+    certtool("--generate-certificate", "--load-privkey", os.path.join(d, "web.key"),
+             "--load-ca-certificate", os.path.join(d, "web-ca.pem"),
+             "--load-ca-privkey", os.path.join(d, "web-ca.key"),
+             "--template", os.path.join(d, "web.tmpl"), "--outfile", os.path.join(d, "web.pem"))
 
 
 @pytest.fixture(scope="module")
@@ -385,3 +409,56 @@ def test_digest_links_confirm_then_act_once(people, qstack, qapi):
     # asking again at once is throttled
     r = alice.post("/api/v1/me/digest")
     assert r.status == 429 and int(r.header("Retry-After")) > 0
+
+
+def test_one_click_unsubscribe(people, qstack):
+    import http.server
+    import ssl
+    import threading
+    got = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # a complete answer, not one ended by closing
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            got.append((self.path, self.rfile.read(n)))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(qstack.dir, "web.pem"), os.path.join(qstack.dir, "web.key"))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        target = "https://127.0.0.1:%d/u?id=7" % srv.server_address[1]
+
+        def held(one_click, url):
+            raw, mid = message("newsletter %s" % uuid.uuid4().hex[:6])
+            meta = {"key": "test:nl:" + mid, "direction": "inbound", "category": "newsletter",
+                    "recipients": ["alice@corp.test"], "message_id": mid,
+                    "unsubscribe": url, "one_click": one_click}
+            b64 = base64.urlsafe_b64encode(json.dumps(meta).encode()).decode().rstrip("=")
+            r = people["agent"].request("POST", "/api/v1/agent/quarantine", body=raw,
+                                        content_type="message/rfc822",
+                                        headers={"X-VR-Metadata": b64})
+            assert r.status == 201
+            return r.json["id"]
+        ok = held(True, target)
+        r = people["alice"].post("/api/v1/quarantine/%s/unsubscribe" % ok)
+        assert r.status == 200 and r.json["http_status"] == 200, r
+        assert got == [("/u?id=7", b"List-Unsubscribe=One-Click")]
+        # not offered as one-click (no verified DKIM over the headers): refused, nothing sent
+        no = held(False, target)
+        r = people["alice"].post("/api/v1/quarantine/%s/unsubscribe" % no)
+        assert r.status == 409
+        plain = held(True, "http://127.0.0.1:%d/u" % srv.server_address[1])
+        assert people["alice"].post("/api/v1/quarantine/%s/unsubscribe" % plain).status == 409
+        assert people["frank"].post("/api/v1/quarantine/%s/unsubscribe" % ok).status == 403
+        assert len(got) == 1
+    finally:
+        srv.shutdown()

@@ -25,8 +25,10 @@ static const struct ap_case cases[] = {
     {"full newsletter",
      "List-Unsubscribe: <https://shop.test/u?id=1>, <mailto:unsub@shop.test>\n"
      "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
-     "List-Id: Shop news <news.shop.test>\nPrecedence: bulk\n",
-     "MAILLIST HAS_LIST_UNSUB PRECEDENCE_BULK", true,
+     "List-Id: Shop news <news.shop.test>\nPrecedence: bulk\n"
+     "DKIM-Signature: v=1; a=rsa-sha256; d=shop.test; s=s1;\th=from:to:subject:"
+     "list-unsubscribe:list-unsubscribe-post; bh=x; b=y\n",
+     "MAILLIST HAS_LIST_UNSUB PRECEDENCE_BULK R_DKIM_ALLOW", true,
      AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_LIST_ID | AP_PRECEDENCE | AP_SYM_UNSUB | AP_SYM_MAILLIST |
 	 AP_SYM_PRECEDENCE,
      "https://shop.test/u?id=1", true},
@@ -40,9 +42,17 @@ static const struct ap_case cases[] = {
     {"mailto preferred over http",
      "List-Unsubscribe: <http://x.test/u>, <mailto:u@x.test>\nPrecedence: list\n", NULL, true,
      AP_UNSUBSCRIBE | AP_PRECEDENCE, "mailto:u@x.test", false},
-    {"unsubscribe alone is not enough",
+    {"unsubscribe alone is not enough (and without DKIM no one-click)",
      "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n",
-     NULL, false, AP_UNSUBSCRIBE | AP_ONE_CLICK, "https://x.test/u", true},
+     NULL, false, AP_UNSUBSCRIBE, "https://x.test/u", false},
+    {"one-click needs a DKIM signature over both headers",
+     "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+     "DKIM-Signature: v=1; d=x.test; h=from:list-unsubscribe; bh=x; b=y\n",
+     "R_DKIM_ALLOW", false, AP_UNSUBSCRIBE, "https://x.test/u", false},
+    {"one-click needs the signature verified (R_DKIM_ALLOW)",
+     "List-Unsubscribe: <https://x.test/u>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n"
+     "DKIM-Signature: v=1; d=x.test; h=list-unsubscribe:list-unsubscribe-post; b=y\n",
+     "R_DKIM_REJECT", false, AP_UNSUBSCRIBE, "https://x.test/u", false},
     {"unsubscribe header and its own rspamd symbol count once",
      "List-Unsubscribe: <https://x.test/u>\n", "HAS_LIST_UNSUB", false,
      AP_UNSUBSCRIBE | AP_SYM_UNSUB, "https://x.test/u", false},
@@ -82,8 +92,8 @@ static const struct ap_case cases[] = {
      NULL, true, AP_UNSUBSCRIBE | AP_LIST_ID, "https://x.test/u", false},
     {"header names in any case",
      "list-unsubscribe: <HTTPS://X.test/U>\nLIST-UNSUBSCRIBE-POST:  list-unsubscribe=one-click\n"
-     "feedback-id: a\n",
-     NULL, true, AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_FEEDBACK_ID, "HTTPS://X.test/U", true},
+     "feedback-id: a\ndkim-signature: v=1; H=x; h= List-Unsubscribe : List-Unsubscribe-Post;b=y\n",
+     "R_DKIM_ALLOW", true, AP_UNSUBSCRIBE | AP_ONE_CLICK | AP_FEEDBACK_ID, "HTTPS://X.test/U", true},
 };
 
 /* split_headers - "Name: value" lines into mime_header pairs (pointers into buf) */

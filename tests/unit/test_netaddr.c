@@ -1,5 +1,8 @@
 /* test_netaddr.c - common/netaddr.c: what each domain, host and CIDR text gets. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cm.h"
 #include "netaddr.h"
@@ -81,12 +84,43 @@ static void cidrs(void **state)
 	}
 }
 
+/* private - parse text into a sockaddr and classify */
+static int private_of(const char *text)
+{
+	struct sockaddr_storage ss = {0};
+
+	if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	return vr_addr_is_private((struct sockaddr *)&ss);
+}
+
+static void private_addresses(void **state)
+{
+	static const char *const priv[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
+					   "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+					   "224.0.0.1", "::1", "::", "fd00::1", "fe80::1",
+					   "::ffff:127.0.0.1", "::ffff:10.0.0.1"};
+	static const char *const pub[] = {"8.8.8.8", "172.32.0.1", "192.169.0.1", "100.128.0.1",
+					  "2001:db8::1", "::ffff:8.8.8.8"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(priv) / sizeof(priv[0]); i++)
+		if (!private_of(priv[i]))
+			fail_msg("%s should be private", priv[i]);
+	for (size_t i = 0; i < sizeof(pub) / sizeof(pub[0]); i++)
+		if (private_of(pub[i]))
+			fail_msg("%s should be public", pub[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(domains),
 		cmocka_unit_test(hosts),
 		cmocka_unit_test(cidrs),
+		cmocka_unit_test(private_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
