@@ -236,12 +236,16 @@ enum vr_err digest_send(struct apid *app, struct db *db, const struct db_digest_
 	*count = 0;
 	if (u->address == NULL || !header_safe(u->address))
 		return VR_OK; /* nobody to write to */
-	if ((e = db_quarantine_list(db, &f, add_item, &c, &more)) != VR_OK)
+	if ((e = db_quarantine_list(db, &f, add_item, &c, &more)) != VR_OK) {
+		snprintf(err, errsz, "cannot read the quarantine");
 		goto out;
+	}
 	if (c.n == 0)
 		goto out;
-	if ((e = db_policy_get(db, &p)) != VR_OK)
+	if ((e = db_policy_get(db, &p)) != VR_OK) {
+		snprintf(err, errsz, "cannot read the policy");
 		goto out;
+	}
 	snprintf(subject, sizeof(subject), "%s%d%s", c.w->subject, c.n, c.w->subject_tail);
 	vr_random_id(boundary);
 	snprintf(from, sizeof(from), "quarantine@%s", p.hostname);
@@ -274,7 +278,9 @@ enum vr_err digest_send(struct apid *app, struct db *db, const struct db_digest_
 	db_policy_clear(&p);
 	if (e == VR_OK) {
 		*count = c.n;
-		e = db_digest_mark_sent(db, u->id, now);
+		/* the mail went out: a bookkeeping failure must not make it look unsent */
+		if (db_digest_mark_sent(db, u->id, now) != VR_OK)
+			VR_LOG_ERR("digest for %s sent but not recorded", u->username);
 	}
 out:
 	vr_buf_free(&c.text);

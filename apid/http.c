@@ -274,7 +274,7 @@ static bool segment_match(const char *t, size_t tl, const char *p, size_t pl)
 }
 
 /* path_match - match path against template, capturing {placeholders} */
-static bool path_match(const char *tmpl, const char *path, char params[][256], size_t nparams)
+static bool path_match(const char *tmpl, const char *path, char params[][REQ_PARAM_MAX], size_t nparams)
 {
 	size_t np = 0;
 
@@ -290,7 +290,7 @@ static bool path_match(const char *tmpl, const char *path, char params[][256], s
 		if (!segment_match(tmpl, (size_t)(te - tmpl), path, (size_t)(pe - path)))
 			return false;
 		if (*tmpl == '{') {
-			if (np >= nparams || (size_t)(pe - path) >= 256)
+			if (np >= nparams || (size_t)(pe - path) >= REQ_PARAM_MAX)
 				return false;
 			memcpy(params[np], path, (size_t)(pe - path));
 			params[np][pe - path] = '\0';
@@ -304,18 +304,18 @@ static bool path_match(const char *tmpl, const char *path, char params[][256], s
 
 /* http_route_match - index of the route for method + path; -1 none; -2 wrong method */
 int http_route_match(const struct route *table, size_t n, const char *method,
-		     const char *path, char params[][256], size_t nparams)
+		     const char *path, char params[][REQ_PARAM_MAX], size_t nparams)
 {
 	int found = -1;
 
 	for (size_t i = 0; i < n; i++) {
-		char scratch[REQ_MAX_PARAMS][256];
+		char scratch[REQ_MAX_PARAMS][REQ_PARAM_MAX];
 
 		if (!path_match(table[i].path, path, scratch, REQ_MAX_PARAMS))
 			continue;
 		if (strcmp(table[i].method, method) == 0) {
 			for (size_t k = 0; k < nparams && k < REQ_MAX_PARAMS; k++)
-				memcpy(params[k], scratch[k], 256);
+				memcpy(params[k], scratch[k], REQ_PARAM_MAX);
 			return (int)i;
 		}
 		found = -2;
@@ -330,7 +330,7 @@ void http_allow(const struct route *table, size_t n, const char *path, char *buf
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
-		char scratch[REQ_MAX_PARAMS][256];
+		char scratch[REQ_MAX_PARAMS][REQ_PARAM_MAX];
 
 		if (path_match(table[i].path, path, scratch, REQ_MAX_PARAMS) && used < sz)
 			used += (size_t)snprintf(buf + used, sz - used, "%s%s", used ? ", " : "",
@@ -469,7 +469,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
  * setting when no route matches: the dispatcher answers 404/405 then anyway) */
 static size_t route_body_limit(struct apid *app, const char *method, const char *url)
 {
-	char params[REQ_MAX_PARAMS][256];
+	char params[REQ_MAX_PARAMS][REQ_PARAM_MAX];
 	int i = http_route_match(routes, routes_count, method, url, params, REQ_MAX_PARAMS);
 
 	if (i < 0 || routes[i].max_body == BODY_CONF)

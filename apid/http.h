@@ -55,6 +55,8 @@ struct principal {
 };
 
 #define REQ_MAX_PARAMS 2
+/* a path segment's longest value (digest link tokens are the longest) */
+#define REQ_PARAM_MAX 1536
 
 struct req {
 	struct apid *app;
@@ -62,7 +64,7 @@ struct req {
 	const char *method; /* borrowed from MHD for the request's life */
 	char *url;          /* copy of the path, without the query */
 	int route;          /* index in routes[], -1 when none matched */
-	char params[REQ_MAX_PARAMS][256];
+	char params[REQ_MAX_PARAMS][REQ_PARAM_MAX];
 	struct vr_buf body;
 	size_t received;    /* body bytes seen, kept or not */
 	size_t body_limit;  /* of the route, known from the first call */
@@ -124,7 +126,7 @@ unsigned http_bound_port(struct MHD_Daemon *d);
 /* http_route_match - index of the route matching method and path; -1 none; -2 path
  * exists with another method. params receives {placeholders}. Pure: unit-tested. */
 int http_route_match(const struct route *table, size_t n, const char *method,
-		     const char *path, char params[][256], size_t nparams);
+		     const char *path, char params[][REQ_PARAM_MAX], size_t nparams);
 /* http_allow - the methods routes allow on path, comma-separated, into buf */
 void http_allow(const struct route *table, size_t n, const char *path, char *buf, size_t sz);
 

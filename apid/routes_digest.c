@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -24,7 +25,7 @@
 enum vr_err h_digest_now(struct req *r)
 {
 	struct db_digest_user u;
-	char *strs[5] = {0}, err[300];
+	char *strs[5] = {0}, err[300] = "";
 	int64_t now = vr_now();
 	struct db *db;
 	enum vr_err e;
@@ -67,7 +68,7 @@ static const struct page_words page_fr = {
 	{"Libérer", "Libérer et accepter l'expéditeur", "Supprimer"},
 	{"Le message a été libéré.", "Le message a été libéré et l'expéditeur accepté.",
 	 "Le message a été supprimé."},
-	"Ce lien a déjà été utilisé.", "Ce lien a expiré. Ouvrez votre quarantaine pour agir.",
+	"Ce lien a déjà été utilisé, ou ce message a déjà été traité.", "Ce lien a expiré. Ouvrez votre quarantaine pour agir.",
 	"Ce lien n'est pas valide.", "L'action a échoué ; réessayez plus tard."};
 static const struct page_words page_en = {
 	"Quarantine",
@@ -76,7 +77,7 @@ static const struct page_words page_en = {
 	{"Release", "Release and accept the sender", "Delete"},
 	{"The message was released.", "The message was released and the sender accepted.",
 	 "The message was deleted."},
-	"This link was used already.", "This link has expired. Open your quarantine to act.",
+	"This link was used already, or the message was handled already.", "This link has expired. Open your quarantine to act.",
 	"This link is not valid.", "The action failed; try again later."};
 
 /* action_index - 0 release, 1 release-allow, 2 delete; -1 otherwise */
@@ -175,6 +176,25 @@ enum vr_err h_link_show(struct req *r)
 	return page(r, 200, w, w->confirm[a], w->button[a]);
 }
 
+/* held_rcpt - items callback: is the link's recipient still held? */
+static int held_rcpt(const struct db_qitem *it, void *arg)
+{
+	const char **want = arg;
+
+	if (strcasecmp(it->recipient, want[0]) == 0 && strcmp(it->status, "held") == 0)
+		want[1] = "held";
+	return 0;
+}
+
+/* still_held - is (qid, rcpt) still waiting for a decision? */
+static bool still_held(struct db *db, const char *qid, const char *rcpt)
+{
+	struct db_qfilter f = {0};
+	const char *want[2] = {rcpt, NULL};
+
+	return db_quarantine_items(db, qid, &f, held_rcpt, want) == VR_OK && want[1] != NULL;
+}
+
 /* h_link_act - do what the link says, once */
 enum vr_err h_link_act(struct req *r)
 {
@@ -200,7 +220,14 @@ enum vr_err h_link_act(struct req *r)
 		return page(r, 400, w, w->invalid, NULL);
 	}
 	/* claim first: a second click, or a race of two, finds the nonce taken */
-	if (db_digest_claim(db, l.nonce, l.action, l.qid, vr_now()) != VR_OK) {
+	if ((e = db_digest_claim(db, l.nonce, l.action, l.qid, vr_now())) != VR_OK) {
+		free(owner);
+		db_user_clear(&u);
+		return e == VR_E_CONFLICT ? page(r, 410, w, w->used, NULL)
+					  : page(r, 503, w, w->failed, NULL);
+	}
+	/* the item may have been handled since (another link, the portal): say so */
+	if (!still_held(db, l.qid, l.rcpt)) {
 		free(owner);
 		db_user_clear(&u);
 		return page(r, 410, w, w->used, NULL);

@@ -47,7 +47,7 @@ static void matching(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char params[REQ_MAX_PARAMS][256] = {{0}};
+		char params[REQ_MAX_PARAMS][REQ_PARAM_MAX] = {{0}};
 		int got = http_route_match(table, N, cases[i].method, cases[i].path, params,
 					   REQ_MAX_PARAMS);
 
@@ -75,7 +75,7 @@ static void allow(void **state)
 /* over-long segments never overflow the parameter buffers */
 static void long_segment(void **state)
 {
-	char path[600], params[REQ_MAX_PARAMS][256];
+	char path[REQ_PARAM_MAX + 100], params[REQ_MAX_PARAMS][REQ_PARAM_MAX];
 
 	(void)state;
 	memset(path, 'x', sizeof(path));
