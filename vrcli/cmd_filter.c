@@ -3,7 +3,8 @@
  * `vrcli preferences show|set`: what the filter decides with.
  *
  * Owns the client side of GET/PATCH /api/v1/filter, GET/PATCH /api/v1/domains/{id}/filter
- * and GET/PUT /api/v1/me/preferences. `set` takes KEY=VALUE arguments as `policy set`
+ * and GET/PUT /api/v1/me/preferences (see me.h for what `preferences set` sends).
+ * `filter set` and `domains set-filter` take KEY=VALUE arguments as `policy set`
  * does, typed by kv.c's field tables: thresholds as numbers, switches as true|false, and
  * lists comma-separated (blocked_extensions=exe,js,scr; KEY= sends []). Threshold order,
  * extension and type syntax are the server's to judge: its 400 names the field.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "me.h"
 #include "vrcli.h"
 
 #define FILTER "/api/v1/filter"
@@ -89,19 +91,40 @@ enum vrcli_exit cmd_prefs_show(struct vrcli *v, const struct args *a)
 	return vrcli_show(v, "GET", PREFERENCES, NULL);
 }
 
-/* cmd_prefs_set - `vrcli preferences set --newsletter X`: PUT /api/v1/me/preferences */
+/* cmd_prefs_set - `vrcli preferences set [--newsletter X] [--digest F] [--language L]`:
+ * PUT /api/v1/me/preferences, after GET /api/v1/me/preferences when --newsletter is not
+ * given (the API requires it in every PUT: the current choice is sent back unchanged) */
 enum vrcli_exit cmd_prefs_set(struct vrcli *v, const struct args *a)
 {
-	static const char *const newsletter[] = {"default", "deliver", "tag", "quarantine", NULL};
-	const char *nl = args_get(a, "newsletter");
+	const char *nl = args_get(a, "newsletter"), *digest = args_get(a, "digest");
+	const char *lang = args_get(a, "language");
+	struct http_reply cur = {0};
 	enum vrcli_exit rc;
+	char err[256];
 	json_t *req;
 
-	if (nl == NULL)
-		return vrcli_usage_error("preferences set: nothing to change; see --help");
-	if (vrcli_check_choice("--newsletter", nl, newsletter) != VRCLI_EXIT_OK)
+	if (nl && vrcli_check_choice("--newsletter", nl, me_newsletter_choices) != VRCLI_EXIT_OK)
 		return VRCLI_EXIT_USAGE;
-	req = json_pack("{s:s}", "newsletter", nl);
+	if (digest && vrcli_check_choice("--digest", digest, me_digest_choices) != VRCLI_EXIT_OK)
+		return VRCLI_EXIT_USAGE;
+	if (lang && vrcli_check_choice("--language", lang, me_language_choices) != VRCLI_EXIT_OK)
+		return VRCLI_EXIT_USAGE;
+	if (!nl && !digest && !lang)
+		return vrcli_usage_error("preferences set: nothing to change; see --help");
+	if (me_prefs_need_current(nl)) {
+		if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+			return rc;
+		if ((rc = http_call(v->http, "GET", PREFERENCES, NULL, &cur)) != VRCLI_EXIT_OK) {
+			http_reply_free(&cur);
+			return rc;
+		}
+	}
+	req = me_prefs_body(cur.body, nl, digest, lang, err, sizeof(err));
+	http_reply_free(&cur);
+	if (req == NULL) {
+		fprintf(stderr, "vrcli: preferences set: %s\n", err);
+		return VRCLI_EXIT_OTHER;
+	}
 	rc = vrcli_show(v, "PUT", PREFERENCES, req);
 	json_decref(req);
 	return rc;

@@ -164,6 +164,8 @@ static const struct args_opt lists_add_opts[] = {
 static const struct args_opt prefs_set_opts[] = {
 	{"newsletter", "default|deliver|tag|quarantine",
 	 "what happens to newsletters sent to you (default: the domain's choice)"},
+	{"digest", "off|daily|weekly", "how often you get a digest of your held messages"},
+	{"language", "fr|en", "the language of your digests and of the pages their links open"},
 	{NULL, NULL, NULL},
 };
 
@@ -280,8 +282,14 @@ static const struct command commands[] = {
 	 cmd_lists_remove},
 	{"preferences", "show", "", "show your own mail preferences", no_opts, 0, 0,
 	 cmd_prefs_show},
-	{"preferences", "set", "--newsletter default|deliver|tag|quarantine",
-	 "change your own mail preferences", prefs_set_opts, 0, 0, cmd_prefs_set},
+	{"preferences", "set",
+	 "[--newsletter default|deliver|tag|quarantine] [--digest off|daily|weekly] "
+	 "[--language fr|en]",
+	 "change your own mail preferences (what is not given stays as it is)", prefs_set_opts,
+	 0, 0, cmd_prefs_set},
+	{"digest", NULL, "",
+	 "send me my quarantine digest now: everything held for me, with one-click links",
+	 no_opts, 0, 0, cmd_digest},
 	{"messages", NULL,
 	 "[--recipient A] [--sender A] [--direction inbound|outbound] [--action X] [--since T] "
 	 "[--until T] [--limit N] [--all]",

@@ -1,7 +1,8 @@
 """test_vrcli_filter - vrcli's mail commands against a running apid.
 
-Covers `vrcli filter`, `domains filter|set-filter`, `lists`, `preferences`, `messages`,
-`stats`, `quarantine` (list, show, preview, raw, the actions, bulk) and `agents remove`:
+Covers `vrcli filter`, `domains filter|set-filter`, `lists`, `preferences`, `digest` (for
+an account without an address: test_vrcli_digest.py sends them), `messages`, `stats`,
+`quarantine` (list, show, preview, raw, the actions, bulk) and `agents remove`:
 tables for people, --json that parses (and nothing else on stdout), and the exit codes
 (2 usage, 3 not allowed, 4 not found, 5 rejected, 6 server error) with one-line errors.
 Tracking records and held messages are put in as an agent does, with an agent token
@@ -357,7 +358,13 @@ def test_lists_lifecycle(home, made_entries, auditor_env):
     ["lists", "remove"],
     ["preferences", "set"],
     ["preferences", "set", "--newsletter", "sometimes"],
+    ["preferences", "set", "--digest", "hourly"],
+    ["preferences", "set", "--digest", "Daily"],
+    ["preferences", "set", "--language", "de"],
+    ["preferences", "set", "--newsletter", "tag", "--language", ""],
     ["preferences", "show", "extra"],
+    ["digest", "extra"],
+    ["digest", "--now"],
 ])
 def test_lists_usage(home, args):
     usage_error(run(home, *args))
@@ -366,21 +373,56 @@ def test_lists_usage(home, args):
 def test_preferences(home, stack, admin_token, auditor_env):
     status, original = call(stack, "GET", "/api/v1/me/preferences", admin_token)
     assert status == 200, original
+    assert set(original) == {"newsletter", "digest", "language"}, original
     try:
-        r = run(home, "--json", "preferences", "set", "--newsletter", "quarantine")
+        r = run(home, "--json", "preferences", "set", "--newsletter", "quarantine",
+                "--digest", "weekly", "--language", "en")
         assert r.rc == 0, r
-        assert r.json() == {"newsletter": "quarantine"}
+        assert r.json() == {"newsletter": "quarantine", "digest": "weekly", "language": "en"}
         r = run(home, "preferences", "show")
-        assert r.rc == 0 and rows(r.out) == {"newsletter": "quarantine"}, r
+        assert r.rc == 0, r
+        assert rows(r.out) == {"newsletter": "quarantine", "digest": "weekly",
+                               "language": "en"}, r
+        # --newsletter alone leaves the digest and the language as they are
         r = run(home, "preferences", "set", "--newsletter", "default")
-        assert r.rc == 0 and rows(r.out)["newsletter"] == "default", r
+        assert r.rc == 0, r
+        assert rows(r.out) == {"newsletter": "default", "digest": "weekly", "language": "en"}
+        # without --newsletter, vrcli reads it first and sends it back unchanged
+        r = run(home, "--json", "preferences", "set", "--digest", "off")
+        assert r.rc == 0 and r.err == "", r
+        assert r.json() == {"newsletter": "default", "digest": "off", "language": "en"}
+        r = run(home, "preferences", "set", "--language", "fr")
+        assert r.rc == 0, r
+        assert rows(r.out) == {"newsletter": "default", "digest": "off", "language": "fr"}
+        status, now = call(stack, "GET", "/api/v1/me/preferences", admin_token)
+        assert now == {"newsletter": "default", "digest": "off", "language": "fr"}, now
         # an auditor reads their own preferences, but changes nothing
         r = run(home, "--json", "preferences", "show", env=auditor_env)
-        assert r.rc == 0 and "newsletter" in r.json(), r
+        assert r.rc == 0 and set(r.json()) == {"newsletter", "digest", "language"}, r
         r = run(home, "preferences", "set", "--newsletter", "tag", env=auditor_env)
         assert r.rc == 3, r
+        r = run(home, "preferences", "set", "--digest", "daily", env=auditor_env)
+        assert r.rc == 3, r  # the GET is allowed, the PUT is not
+        one_error_line(r)
+        assert r.out == ""
     finally:
         call(stack, "PUT", "/api/v1/me/preferences", admin_token, original)
+
+
+def test_digest_without_address(home, auditor_env):
+    """The bootstrap admin is a local account without a mail address: 409, exit 5; asked
+    again at once it is 409 again (no digest went out, so no 429)."""
+    for _ in range(2):
+        r = run(home, "digest")
+        assert r.rc == 5, r
+        line = one_error_line(r)
+        assert "no mail address" in line and "retry" not in line, r
+        assert r.out == ""
+    r = run(home, "--json", "digest")
+    assert r.rc == 5 and r.out == "", r
+    r = run(home, "digest", env=auditor_env)
+    assert r.rc == 3, r  # auditors only read
+    one_error_line(r)
 
 
 # --- tracking and stats ---------------------------------------------------------------

@@ -4,8 +4,8 @@ Owns: Stack (reads DIR/stack.env), Spec (the OpenAPI document, route matching, r
 validation), Coverage (every (method, path template, status) seen), Api (the HTTP client:
 each response is matched to its operation and validated before the test sees it; a status
 the spec does not declare, a wrong Content-Type, a body or header that breaks its schema, or
-a problem whose type/status/instance disagree with its code raise SpecViolation), and small
-JWT helpers for forging tokens. Python 3.11 stdlib + Debian's python3-yaml and
+a problem whose type/status/instance disagree with its code, or an HTML page that is not a
+whole, inert UTF-8 document raise SpecViolation), and small JWT helpers for forging tokens. Python 3.11 stdlib + Debian's python3-yaml and
 python3-jsonschema 4.10 (RefResolver, not `referencing`). A Spec (its RefResolver keeps a
 scope stack) serves one thread: give each thread its own; Coverage may be shared.
 """
@@ -311,6 +311,73 @@ def rfc822_problem(data):
     return None
 
 
+# The elements and attributes that make an HTML page active, load something, or send the
+# reader elsewhere: the pages apid writes for people (digest links) hold none of them.
+_HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+              "source", "track", "wbr"}
+_HTML_ACTIVE = {"script", "style", "link", "iframe", "frame", "object", "embed", "img",
+                "base", "svg", "math", "audio", "video", "source", "applet"}
+_HTML_URL_ATTRS = {"src", "href", "action", "formaction", "srcset", "background", "poster"}
+
+
+def html_problem(text, request_path=""):
+    """html_problem - why text is not the kind of HTML page apid may write (None if it is):
+    a whole UTF-8 document (<!DOCTYPE html>, <html lang>, <meta charset="utf-8">, balanced
+    elements) with nothing active or loaded (no script, style, frame, image, event handler,
+    URL attribute, refresh) and that does not copy the request's last path segment (a page
+    opened from a mail link must not pass its token on)"""
+    import html.parser
+
+    if not re.match(r"(?i)<!DOCTYPE html>", text):
+        return "does not start with <!DOCTYPE html>"
+    problems, stack, seen = [], [], set()
+
+    class P(html.parser.HTMLParser):
+        def handle_starttag(self, tag, attrs, closed=False):
+            seen.add(tag)
+            if tag in _HTML_ACTIVE:
+                problems.append("<%s> element" % tag)
+            for k, v in attrs:
+                if k.startswith("on"):
+                    problems.append("event handler %s on <%s>" % (k, tag))
+                if k in _HTML_URL_ATTRS:
+                    problems.append("URL attribute %s=%r on <%s>" % (k, v, tag))
+            d = dict(attrs)
+            if tag == "meta" and (d.get("http-equiv") or "").lower() == "refresh":
+                problems.append("<meta http-equiv=refresh>")
+            if tag == "meta" and "charset" in d and (d["charset"] or "").lower() != "utf-8":
+                problems.append("<meta charset=%r>" % d["charset"])
+            if tag == "html" and not d.get("lang"):
+                problems.append("<html> without lang")
+            if tag not in _HTML_VOID and not closed:
+                stack.append(tag)
+
+        def handle_startendtag(self, tag, attrs):
+            self.handle_starttag(tag, attrs, closed=True)
+
+        def handle_endtag(self, tag):
+            if not stack or stack[-1] != tag:
+                problems.append("</%s> closes %s" % (tag, "<%s>" % stack[-1] if stack
+                                                     else "nothing"))
+            else:
+                stack.pop()
+
+    parser = P(convert_charrefs=True)
+    parser.feed(text)
+    parser.close()
+    if stack:
+        problems.append("unclosed <%s>" % ">, <".join(stack))
+    for tag in ("html", "head", "title", "body"):
+        if tag not in seen:
+            problems.append("no <%s>" % tag)
+    if 'charset="utf-8"' not in text.lower() and "charset=utf-8" not in text.lower():
+        problems.append('no <meta charset="utf-8">')
+    last = urllib.parse.urlsplit(request_path).path.rsplit("/", 1)[-1]
+    if len(last) >= 16 and last in text:
+        problems.append("the page copies the request's path segment %r" % last[:40])
+    return "; ".join(problems) or None
+
+
 # --- the client -----------------------------------------------------------------------
 
 class Api:
@@ -516,6 +583,13 @@ class Api:
                 inst = resp.body.decode("utf-8")
             except UnicodeDecodeError:
                 raise SpecViolation("%s: body is not UTF-8 text: %r" % (where, resp))
+            if base == "text/html":
+                if not media_type_matches("text/html; charset=utf-8", ctype.lower()):
+                    raise SpecViolation("%s: an HTML page must say charset=utf-8, got %r: %r"
+                                        % (where, ctype, resp))
+                why = html_problem(inst, resp.path)
+                if why:
+                    raise SpecViolation("%s: not a safe HTML page: %s: %r" % (where, why, resp))
         if schema is not None:
             errs = self.spec.schema_errors(("body", id(schema)), schema, inst)
             if errs:

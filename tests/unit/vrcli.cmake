@@ -11,7 +11,7 @@ if(NOT TARGET PkgConfig::CMOCKA)
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 endif()
 
-foreach(_vrcli_test table config errmap args kv list)
+foreach(_vrcli_test table config errmap args kv list me)
   if(COMMAND vr_unit AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_vrcli_${_vrcli_test}.c)
     vr_unit(test_vrcli_${_vrcli_test} vrcli_core)
   else()
