@@ -148,7 +148,7 @@ static enum vr_err check_link(struct req *r, struct db *db, struct digest_link *
 	if (e == VR_E_TOKEN_EXPIRED)
 		return page(r, 410, *w, (*w)->expired, NULL);
 	if (db_digest_used(db, l->nonce, &used) != VR_OK)
-		return req_fail(r, VR_E_UNAVAILABLE, NULL, "cannot check the link");
+		return page(r, 503, *w, (*w)->failed, NULL);
 	if (used)
 		return page(r, 410, *w, (*w)->used, NULL);
 	*replied = false;

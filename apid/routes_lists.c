@@ -366,7 +366,8 @@ static int add_csv(const struct db_list_entry *e, void *arg)
 	csv_put(arg, e->owner_id[0] ? "personal" : "global", ',');
 	csv_put(arg, e->owner, ',');
 	csv_put(arg, e->pattern, ',');
-	csv_put(arg, e->comment, '\n');
+	csv_put(arg, e->comment, '\r'); /* RFC 4180 records end with CRLF */
+	vr_buf_append(arg, "\n", 1, SIZE_MAX / 2);
 	return 0;
 }
 
@@ -380,7 +381,7 @@ enum vr_err h_lists_export(struct req *r)
 
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
-	vr_buf_append(&b, "kind,scope,owner,pattern,comment\n", 33, SIZE_MAX / 2);
+	vr_buf_append(&b, "kind,scope,owner,pattern,comment\r\n", 34, SIZE_MAX / 2);
 	if ((e = db_lists_list(db, &f, add_csv, &b)) != VR_OK) {
 		vr_buf_free(&b);
 		return req_fail(r, e, NULL, "cannot read the lists");
@@ -393,7 +394,7 @@ enum vr_err h_lists_export(struct req *r)
 #define IMPORT_MAX 10000
 
 struct import_row {
-	char kind[8], owner_id[VR_ID_LEN], pattern[330], comment[204];
+	char kind[8], owner_id[VR_ID_LEN], owner_name[260], pattern[330], comment[204];
 };
 
 struct import {
@@ -401,14 +402,17 @@ struct import {
 	size_t n;
 	const char *by;
 	int created, duplicates;
+	char over[260]; /* the owner who would pass the per-user limit */
 };
 
-/* apply_import - config_change callback: every row, duplicates skipped */
+/* apply_import - config_change callback: every row, duplicates skipped, and no owner
+ * above the per-user limit afterwards */
 static enum vr_err apply_import(struct db *db, void *arg)
 {
 	struct import *im = arg;
 
 	im->created = im->duplicates = 0;
+	im->over[0] = '\0';
 	for (size_t i = 0; i < im->n; i++) {
 		char id[VR_ID_LEN];
 		enum vr_err e;
@@ -425,13 +429,34 @@ static enum vr_err apply_import(struct db *db, void *arg)
 		else
 			im->created++;
 	}
+	for (size_t i = 0; i < im->n; i++) {
+		int64_t n = 0;
+		enum vr_err e;
+
+		if (im->rows[i].owner_id[0] == '\0')
+			continue;
+		if ((e = db_lists_count(db, im->rows[i].owner_id, &n)) != VR_OK)
+			return e;
+		if (n > MAX_PERSONAL_ENTRIES) {
+			snprintf(im->over, sizeof(im->over), "%s", im->rows[i].owner_name);
+			return VR_E_RATE_LIMITED; /* the handler says which owner */
+		}
+	}
 	return VR_OK;
+}
+
+/* unprotect - undo the export's spreadsheet protection: a ' before = + - @ */
+static const char *unprotect(const char *f)
+{
+	return f[0] == '\'' && (f[1] == '=' || f[1] == '+' || f[1] == '-' || f[1] == '@') ? f + 1
+												: f;
 }
 
 /* h_lists_import - add entries from CSV (the export's format); all or nothing */
 enum vr_err h_lists_import(struct req *r)
 {
-	struct import im = {calloc(IMPORT_MAX, sizeof(struct import_row)), 0, r->who.username, 0, 0};
+	struct import im = {calloc(IMPORT_MAX, sizeof(struct import_row)), 0, r->who.username, 0, 0,
+			    ""};
 	const char *f[CSV_MAX_FIELDS];
 	struct csv_reader cr;
 	struct db *db;
@@ -443,7 +468,11 @@ enum vr_err h_lists_import(struct req *r)
 		free(im.rows);
 		return VR_E_UNAVAILABLE;
 	}
-	csv_reader_init(&cr, r->body.data, r->body.len);
+	/* spreadsheets write a UTF-8 byte order mark first */
+	if (r->body.len >= 3 && memcmp(r->body.data, "\xef\xbb\xbf", 3) == 0)
+		csv_reader_init(&cr, r->body.data + 3, r->body.len - 3);
+	else
+		csv_reader_init(&cr, r->body.data, r->body.len);
 	nf = csv_next(&cr, f);
 	if (nf < 4 || strcmp(f[0], "kind") || strcmp(f[1], "scope") || strcmp(f[2], "owner") ||
 	    strcmp(f[3], "pattern") || (nf > 4 && strcmp(f[4], "comment")))
@@ -478,6 +507,9 @@ enum vr_err h_lists_import(struct req *r)
 				     "line %d: scope must be global or personal", cr.line);
 			break;
 		}
+		f[3] = unprotect(f[3]);
+		if (nf == 5)
+			f[4] = unprotect(f[4]);
 		if ((why = list_pattern_check(f[3], row->pattern, sizeof(row->pattern)))) {
 			e = req_fail(r, VR_E_INVALID_FIELD, "csv", "line %d: pattern %s", cr.line, why);
 			break;
@@ -500,6 +532,7 @@ enum vr_err h_lists_import(struct req *r)
 				break;
 			}
 			snprintf(row->owner_id, sizeof(row->owner_id), "%s", u.id);
+			snprintf(row->owner_name, sizeof(row->owner_name), "%s", u.username);
 			db_user_clear(&u);
 		}
 		snprintf(row->kind, sizeof(row->kind), "%s", f[0]);
@@ -512,7 +545,11 @@ enum vr_err h_lists_import(struct req *r)
 	if (e == VR_OK) {
 		struct config_change c = {r, apply_import, &im, "list.import", "lists", NULL, NULL, 0};
 
-		if ((e = config_change(db, &c)) != VR_OK)
+		if ((e = config_change(db, &c)) == VR_E_RATE_LIMITED)
+			e = req_fail(r, VR_E_CONFLICT, "csv",
+				     "%s would have more than %d list entries: nothing was imported",
+				     im.over, MAX_PERSONAL_ENTRIES);
+		else if (e != VR_OK)
 			req_fail(r, e, NULL, "cannot store the entries");
 	}
 	free(im.rows);

@@ -519,6 +519,9 @@ enum vr_err h_quarantine_action(struct req *r)
 	struct detail d;
 
 	if (strcmp(r->params[1], "unsubscribe") == 0) {
+		/* it takes no field: refuse what was sent rather than ignore it */
+		if (r->body.len > 0 && (e = req_body(r, act_spec, 0, &in, NULL)) != VR_OK)
+			return e;
 		if ((db = req_db(r)) == NULL)
 			return VR_E_UNAVAILABLE;
 		return unsubscribe(r, db);

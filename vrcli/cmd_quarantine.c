@@ -1,6 +1,6 @@
 /*
  * cmd_quarantine.c - `vrcli quarantine list|show|preview|raw|release|delete|release-allow|
- * delete-block|not-spam|bulk`: held messages.
+ * delete-block|not-spam|unsubscribe|bulk`: held messages.
  *
  * Owns the client side of /api/v1/quarantine: the list (filters to query parameters,
  * pages through vrcli_pages(), the held totals after the table; with --json the API's
@@ -8,18 +8,19 @@
  * control characters, newlines kept), the raw download (streamed by http_download() to
  * stdout or to a temporary file renamed over FILE once complete, so an interrupted
  * download never leaves a partial FILE; never to a terminal, where a hostile message could
- * drive it), the five actions, and bulk actions with per-ID results, sent in batches of
- * the API's 1000 IDs, whose exit code is 0 only when every ID succeeded, else 5.
+ * drive it; see vrcli_download()), the five actions, the one-click unsubscribe from a
+ * newsletter (apid posts to the sender; vrcli shows the sender's answer, its URL scrubbed
+ * of control characters, since it comes from the mail), and bulk actions with per-ID
+ * results, sent in batches of the API's 1000 IDs, whose exit code is 0 only when every ID
+ * succeeded, else 5.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "idlist.h"
 #include "kv.h"
@@ -222,76 +223,18 @@ enum vrcli_exit cmd_quarantine_preview(struct vrcli *v, const struct args *a)
 	return rc;
 }
 
-/* finish_file - complete the download in TMP (FP) as FILE; false (printed) on failure */
-static bool finish_file(FILE *fp, const char *tmp, const char *file)
-{
-	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-		fprintf(stderr, "vrcli: cannot write %s: %m\n", tmp);
-		fclose(fp);
-		unlink(tmp);
-		return false;
-	}
-	if (fclose(fp) != 0) {
-		fprintf(stderr, "vrcli: cannot write %s: %m\n", tmp);
-		unlink(tmp);
-		return false;
-	}
-	if (rename(tmp, file) != 0) {
-		fprintf(stderr, "vrcli: cannot rename %s to %s: %m\n", tmp, file);
-		unlink(tmp);
-		return false;
-	}
-	return true;
-}
-
 /* cmd_quarantine_raw - `vrcli quarantine raw ID [-o FILE]`: GET .../{id}/raw */
 enum vrcli_exit cmd_quarantine_raw(struct vrcli *v, const struct args *a)
 {
-	const char *file = args_get(a, "output") ? args_get(a, "output") : args_get(a, "o");
-	struct http_reply r = {0};
-	char *path, *tmp = NULL;
+	const char *file = NULL;
 	long long bytes = 0;
 	enum vrcli_exit rc;
-	FILE *fp = stdout;
+	char *path = item_path(a->pos[0], "/raw");
 
-	if (args_has(a, "output") && args_has(a, "o"))
-		return vrcli_usage_error("quarantine raw: give -o or --output, not both");
-	if (file && *file == '\0')
-		return vrcli_usage_error("quarantine raw: -o needs a file name");
-	if (file && strcmp(file, "-") == 0)
-		file = NULL;
-	if (file == NULL && v->json)
-		return vrcli_usage_error("quarantine raw: the message is not JSON; with --json, "
-					 "write it to a file with -o FILE");
-	if (file == NULL && isatty(STDOUT_FILENO))
-		return vrcli_usage_error("quarantine raw: not writing a raw message to a terminal; "
-					 "use -o FILE or a pipe");
-	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
-		return rc;
-	if (file) {
-		int fd;
-
-		if (asprintf(&tmp, "%s.XXXXXX", file) < 0)
-			abort();
-		if ((fd = mkstemp(tmp)) < 0 || (fp = fdopen(fd, "wb")) == NULL) {
-			fprintf(stderr, "vrcli: cannot create a file next to %s: %m\n", file);
-			if (fd >= 0) {
-				close(fd);
-				unlink(tmp);
-			}
-			free(tmp);
-			return VRCLI_EXIT_OTHER;
-		}
-	}
-	path = item_path(a->pos[0], "/raw");
-	rc = http_download(v->http, path, "message/rfc822", fp, &bytes, &r);
+	rc = vrcli_download(v, a, "quarantine raw", path, "message/rfc822", "the message",
+			    "a raw message", &file, &bytes);
 	free(path);
-	if (file && rc != VRCLI_EXIT_OK) {
-		fclose(fp);
-		unlink(tmp);
-	} else if (file && !finish_file(fp, tmp, file)) {
-		rc = VRCLI_EXIT_OTHER;
-	} else if (file && v->json) {
+	if (rc == VRCLI_EXIT_OK && file && v->json) {
 		json_t *out = json_pack("{s:s, s:s, s:I}", "id", a->pos[0], "file", file, "bytes",
 					(json_int_t)bytes);
 
@@ -299,11 +242,9 @@ enum vrcli_exit cmd_quarantine_raw(struct vrcli *v, const struct args *a)
 			out = json_pack("{s:s, s:I}", "id", a->pos[0], "bytes", (json_int_t)bytes);
 		vrcli_print_json(out);
 		json_decref(out);
-	} else if (file) {
+	} else if (rc == VRCLI_EXIT_OK && file) {
 		printf("Wrote %lld bytes to %s.\n", bytes, file);
 	}
-	free(tmp);
-	http_reply_free(&r);
 	return rc;
 }
 
@@ -375,6 +316,34 @@ enum vrcli_exit cmd_quarantine_delete_block(struct vrcli *v, const struct args *
 enum vrcli_exit cmd_quarantine_not_spam(struct vrcli *v, const struct args *a)
 {
 	return act(v, a, 4);
+}
+
+/* cmd_quarantine_unsubscribe - `vrcli quarantine unsubscribe ID`: POST .../{id}/unsubscribe */
+enum vrcli_exit cmd_quarantine_unsubscribe(struct vrcli *v, const struct args *a)
+{
+	struct http_reply r;
+	enum vrcli_exit rc;
+	char *path;
+
+	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+		return rc;
+	path = item_path(a->pos[0], "/unsubscribe");
+	rc = http_call(v->http, "POST", path, NULL, &r);
+	free(path);
+	if (rc == VRCLI_EXIT_OK && !json_is_object(r.body)) {
+		fprintf(stderr, "vrcli: the server's reply for %s is not a JSON object\n",
+			a->pos[0]);
+		rc = VRCLI_EXIT_OTHER;
+	} else if (rc == VRCLI_EXIT_OK && v->json) {
+		vrcli_print_json(r.body);
+	} else if (rc == VRCLI_EXIT_OK) {
+		char *line = view_unsubscribed(r.body);
+
+		puts(line);
+		free(line);
+	}
+	http_reply_free(&r);
+	return rc;
 }
 
 /* read_ids - the IDs file NAME ("-": stdin) into *l; false (printed) on failure */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kv.h"
 #include "table.h"
@@ -161,6 +162,12 @@ static const struct args_opt lists_add_opts[] = {
 	{NULL, NULL, NULL},
 };
 
+static const struct args_opt lists_export_opts[] = {
+	{"output", "FILE", "write the CSV to FILE (replaced whole, mode 0600; - for stdout)"},
+	{"o", "FILE", "same as --output"},
+	{NULL, NULL, NULL},
+};
+
 static const struct args_opt prefs_set_opts[] = {
 	{"newsletter", "default|deliver|tag|quarantine",
 	 "what happens to newsletters sent to you (default: the domain's choice)"},
@@ -280,6 +287,12 @@ static const struct command commands[] = {
 	 lists_add_opts, 2, 2, cmd_lists_add},
 	{"lists", "remove", "ID", "remove an allow or block entry", no_opts, 1, 1,
 	 cmd_lists_remove},
+	{"lists", "export", "[-o FILE]",
+	 "write every allow and block entry as CSV to FILE or to a pipe",
+	 lists_export_opts, 0, 0, cmd_lists_export},
+	{"lists", "import", "FILE|-",
+	 "add the entries of a CSV file as export writes it; all or nothing",
+	 no_opts, 1, 1, cmd_lists_import},
 	{"preferences", "show", "", "show your own mail preferences", no_opts, 0, 0,
 	 cmd_prefs_show},
 	{"preferences", "set",
@@ -323,6 +336,9 @@ static const struct command commands[] = {
 	{"quarantine", "not-spam", "ID [--recipient A]",
 	 "deliver a quarantined message and report it as not spam", quarantine_act_opts, 1, 1,
 	 cmd_quarantine_not_spam},
+	{"quarantine", "unsubscribe", "ID",
+	 "unsubscribe from a quarantined newsletter (RFC 8058 one-click)",
+	 no_opts, 1, 1, cmd_quarantine_unsubscribe},
 	{"quarantine", "bulk",
 	 "release|delete|release-allow|delete-block|not-spam ID... | --ids-from FILE",
 	 "act on many quarantined messages; exit 0 only if all succeed, else 5",
@@ -778,6 +794,85 @@ enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char
 	/* 204 has no body: --json prints nothing, the exit code says it all */
 	if (rc == VRCLI_EXIT_OK && !v->json)
 		printf("Removed %s %s.\n", what, id);
+	http_reply_free(&r);
+	return rc;
+}
+
+/* finish_file - complete the download in TMP (FP) as FILE; false (printed) on failure */
+static bool finish_file(FILE *fp, const char *tmp, const char *file)
+{
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		fprintf(stderr, "vrcli: cannot write %s: %m\n", tmp);
+		fclose(fp);
+		unlink(tmp);
+		return false;
+	}
+	if (fclose(fp) != 0) {
+		fprintf(stderr, "vrcli: cannot write %s: %m\n", tmp);
+		unlink(tmp);
+		return false;
+	}
+	if (rename(tmp, file) != 0) {
+		fprintf(stderr, "vrcli: cannot rename %s to %s: %m\n", tmp, file);
+		unlink(tmp);
+		return false;
+	}
+	return true;
+}
+
+/* vrcli_download - GET PATH (a body of type ACCEPT) to A's -o/--output FILE or stdout */
+enum vrcli_exit vrcli_download(struct vrcli *v, const struct args *a, const char *cmd,
+			       const char *path, const char *accept, const char *what,
+			       const char *raw_what, const char **file, long long *bytes)
+{
+	const char *out = args_get(a, "output") ? args_get(a, "output") : args_get(a, "o");
+	struct http_reply r = {0};
+	char *tmp = NULL;
+	enum vrcli_exit rc;
+	FILE *fp = stdout;
+
+	*file = NULL;
+	*bytes = 0;
+	if (args_has(a, "output") && args_has(a, "o"))
+		return vrcli_usage_error("%s: give -o or --output, not both", cmd);
+	if (out && *out == '\0')
+		return vrcli_usage_error("%s: -o needs a file name", cmd);
+	if (out && strcmp(out, "-") == 0)
+		out = NULL;
+	if (out == NULL && v->json)
+		return vrcli_usage_error("%s: %s is not JSON; with --json, write it to a file "
+					 "with -o FILE",
+					 cmd, what);
+	if (out == NULL && isatty(STDOUT_FILENO))
+		return vrcli_usage_error("%s: not writing %s to a terminal; use -o FILE or a pipe",
+					 cmd, raw_what);
+	if ((rc = vrcli_need_token(v)) != VRCLI_EXIT_OK)
+		return rc;
+	if (out) {
+		int fd;
+
+		if (asprintf(&tmp, "%s.XXXXXX", out) < 0)
+			abort();
+		if ((fd = mkstemp(tmp)) < 0 || (fp = fdopen(fd, "wb")) == NULL) {
+			fprintf(stderr, "vrcli: cannot create a file next to %s: %m\n", out);
+			if (fd >= 0) {
+				close(fd);
+				unlink(tmp);
+			}
+			free(tmp);
+			return VRCLI_EXIT_OTHER;
+		}
+	}
+	rc = http_download(v->http, path, accept, fp, bytes, &r);
+	if (out && rc != VRCLI_EXIT_OK) {
+		fclose(fp);
+		unlink(tmp);
+	} else if (out && !finish_file(fp, tmp, out)) {
+		rc = VRCLI_EXIT_OTHER;
+	} else if (out) {
+		*file = out;
+	}
+	free(tmp);
 	http_reply_free(&r);
 	return rc;
 }

@@ -7,7 +7,8 @@
  * only http and https are spoken; TLS peers are verified unless --insecure. A reply body
  * larger than HTTP_MAX_BODY is refused rather than buffered; a download (a held message)
  * streams its 2xx body to a FILE, up to HTTP_MAX_DOWNLOAD, while an error reply to it is
- * buffered and parsed like any other. Not thread-safe.
+ * buffered and parsed like any other. A request body is JSON, or given bytes of a given
+ * type (a CSV upload). Not thread-safe.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -121,12 +122,19 @@ static char *full_url(const char *base, const char *path)
 	return url;
 }
 
+/* The body of one request: LEN bytes at DATA, of media type TYPE; DATA NULL for none. */
+struct payload {
+	const char *data;
+	size_t len;
+	const char *type;
+};
+
 /* setup - set every option of one request on the reset handle */
 static struct curl_slist *setup(struct http_client *c, const char *method, const char *url,
-				const char *payload, const char *accept, struct sink *sink,
-				char **auth)
+				const struct payload *payload, const char *accept,
+				struct sink *sink, char **auth)
 {
-	char *accept_hdr;
+	char *accept_hdr, *type_hdr;
 	CURL *h = c->curl;
 	struct curl_slist *hdrs = NULL;
 
@@ -165,13 +173,17 @@ static struct curl_slist *setup(struct http_client *c, const char *method, const
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else {
 		/* POSTFIELDS makes the request a POST; other methods rename it */
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload ? payload : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload->data ? payload->data : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(payload->data ? payload->len : 0));
 		if (strcmp(method, "POST") != 0)
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 		/* no body, no Content-Type: libcurl would otherwise claim a form */
-		hdrs = curl_slist_append(hdrs, payload ? "Content-Type: application/json"
-						       : "Content-Type:");
+		if (asprintf(&type_hdr, "Content-Type:%s%s", payload->data ? " " : "",
+			     payload->data ? payload->type : "") < 0)
+			abort();
+		hdrs = curl_slist_append(hdrs, type_hdr); /* libcurl copies it */
+		free(type_hdr);
 	}
 	if (hdrs == NULL)
 		abort();
@@ -189,13 +201,15 @@ static bool is_json(const char *type)
 	return (n >= 4 && strncasecmp(type + n - 4, "json", 4) == 0);
 }
 
-/* perform - METHOD PATH with BODY, accepting ACCEPT; a 2xx body to OUT when OUT is set */
+/* perform - METHOD PATH with BODY (JSON) or else RAW, accepting ACCEPT; a 2xx body to OUT
+ * when OUT is set */
 static enum vrcli_exit perform(struct http_client *c, const char *method, const char *path,
-			       const json_t *body, const char *accept, FILE *out,
-			       long long *written, struct http_reply *r)
+			       const json_t *body, const struct payload *raw, const char *accept,
+			       FILE *out, long long *written, struct http_reply *r)
 {
 	char *url = full_url(c->o->url, path);
 	char *payload = NULL, *auth = NULL;
+	struct payload send = {NULL, 0, NULL};
 	struct sink sink = {.curl = c->curl, .out = out};
 	struct curl_slist *hdrs;
 	enum vrcli_exit rc = VRCLI_EXIT_OK;
@@ -207,8 +221,12 @@ static enum vrcli_exit perform(struct http_client *c, const char *method, const 
 	r->retry_after = -1;
 	if (body && (payload = json_dumps(body, JSON_COMPACT)) == NULL)
 		abort();
+	if (payload)
+		send = (struct payload){payload, strlen(payload), "application/json"};
+	else if (raw)
+		send = *raw;
 	c->errbuf[0] = '\0';
-	hdrs = setup(c, method, url, payload, accept, &sink, &auth);
+	hdrs = setup(c, method, url, &send, accept, &sink, &auth);
 	cc = curl_easy_perform(c->curl);
 	curl_slist_free_all(hdrs);
 	/* the header holds the token and a login payload the password */
@@ -270,7 +288,7 @@ out:
 enum vrcli_exit http_request(struct http_client *c, const char *method, const char *path,
 			     const json_t *body, struct http_reply *r)
 {
-	return perform(c, method, path, body, JSON_ACCEPT, NULL, NULL, r);
+	return perform(c, method, path, body, NULL, JSON_ACCEPT, NULL, NULL, r);
 }
 
 /* http_download - GET PATH; a 2xx body is written to OUT as it arrives */
@@ -283,7 +301,7 @@ enum vrcli_exit http_download(struct http_client *c, const char *path, const cha
 	if (asprintf(&acc, "%s, application/problem+json", accept) < 0)
 		abort();
 	*written = 0;
-	rc = perform(c, "GET", path, NULL, acc, out, written, r);
+	rc = perform(c, "GET", path, NULL, NULL, acc, out, written, r);
 	free(acc);
 	if (rc != VRCLI_EXIT_OK)
 		return rc;
@@ -316,6 +334,22 @@ enum vrcli_exit http_call(struct http_client *c, const char *method, const char 
 			  const json_t *body, struct http_reply *r)
 {
 	enum vrcli_exit rc = http_request(c, method, path, body, r);
+
+	if (rc != VRCLI_EXIT_OK)
+		return rc;
+	if (r->status < 200 || r->status > 299)
+		return http_fail(c, r);
+	return VRCLI_EXIT_OK;
+}
+
+/* http_call_bytes - METHOD PATH with the body DATA[0..LEN) of media type TYPE; any reply
+ * but 2xx is printed and mapped to an exit code */
+enum vrcli_exit http_call_bytes(struct http_client *c, const char *method, const char *path,
+				const char *data, size_t len, const char *type,
+				struct http_reply *r)
+{
+	struct payload raw = {data ? data : "", len, type};
+	enum vrcli_exit rc = perform(c, method, path, NULL, &raw, JSON_ACCEPT, NULL, NULL, r);
 
 	if (rc != VRCLI_EXIT_OK)
 		return rc;

@@ -3,9 +3,9 @@
  *
  * Owns: the libcurl handle (reused, so `audit --all` keeps one connection), the request
  * policy (Bearer token, timeout, TLS verification on unless --insecure, no redirects,
- * http/https only), parsing of JSON replies, downloads of non-JSON bodies (a held message)
- * straight to a FILE, and turning a failed call into one line on stderr plus an exit code
- * (through errmap.c).
+ * http/https only), parsing of JSON replies, downloads of non-JSON bodies (a held message,
+ * the lists' CSV) straight to a FILE, uploads of non-JSON bodies (a CSV file), and turning
+ * a failed call into one line on stderr plus an exit code (through errmap.c).
  *
  * Ownership: struct http_client borrows the strings of its struct http_opts for its
  * whole life; http_free() releases it. A struct http_reply owns its body (a json_t
@@ -16,6 +16,7 @@
 #define VRCLI_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -59,6 +60,12 @@ enum vrcli_exit http_download(struct http_client *c, const char *path, const cha
 /* http_call - http_request; any reply but 2xx is printed and mapped to an exit code */
 enum vrcli_exit http_call(struct http_client *c, const char *method, const char *path,
 			  const json_t *body, struct http_reply *r);
+
+/* http_call_bytes - METHOD PATH with the body DATA[0..LEN) (borrowed) of media type TYPE,
+ * e.g. "text/csv"; any reply but 2xx is printed and mapped to an exit code, as http_call() */
+enum vrcli_exit http_call_bytes(struct http_client *c, const char *method, const char *path,
+				const char *data, size_t len, const char *type,
+				struct http_reply *r);
 
 /* http_fail - print R's error (one line on stderr) and return its exit code */
 enum vrcli_exit http_fail(const struct http_client *c, const struct http_reply *r);

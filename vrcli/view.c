@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "text.h"
 #include "view.h"
 
 /* str - the string member KEY of O, or NULL */
@@ -269,6 +270,23 @@ struct table *view_recipients(const json_t *recipients)
 	json_array_foreach(recipients, i, r)
 		table_add(t, (const char *[]){str(r, "address"), str(r, "status")});
 	return t;
+}
+
+/* view_unsubscribed - the outcome of a one-click unsubscribe in one line */
+char *view_unsubscribed(const json_t *reply)
+{
+	char *line, *status;
+
+	if (!json_is_object(reply))
+		return NULL;
+	status = kv_text(json_object_get(reply, "http_status"));
+	if (asprintf(&line, "Unsubscribed from %s: %s answered HTTP %s.",
+		     str(reply, "id") ? str(reply, "id") : "-",
+		     str(reply, "target") ? str(reply, "target") : "the sender",
+		     status ? status : "-") < 0)
+		abort();
+	free(status);
+	return text_scrub(line);
 }
 
 /* view_bulk - the results of a bulk action as an ID/STATUS/CODE/DETAIL table */

@@ -1,6 +1,7 @@
 /*
  * view.h - the tables people see for mail: tracked messages, stats counters, quarantine
- * items, one held message, and the outcome of quarantine actions.
+ * items, one held message, and the outcome of quarantine actions (a one-click
+ * unsubscribe's in one line).
  *
  * Owns: the columns and the wording of those tables, built from the API's JSON. A tracked
  * message is one row (time, direction, sender, subject) followed by one row per recipient
@@ -9,7 +10,8 @@
  * tests/unit/test_vrcli_list.c checks the exact text.
  *
  * Ownership: the view_*() table builders return a table the caller releases with
- * table_free(); view_counts() returns a malloc'd string (free()) or NULL.
+ * table_free(); view_counts() and view_unsubscribed() return a malloc'd string (free())
+ * or NULL.
  */
 #ifndef VRCLI_VIEW_H
 #define VRCLI_VIEW_H
@@ -37,6 +39,11 @@ struct table *view_quarantine_detail(const json_t *d);
 
 /* view_recipients - [{"address","status"}] as a RECIPIENT/STATUS table */
 struct table *view_recipients(const json_t *recipients);
+
+/* view_unsubscribed - the reply of POST /api/v1/quarantine/{id}/unsubscribe as one line,
+ * "Unsubscribed from ID: TARGET answered HTTP STATUS.", control characters scrubbed (the
+ * target comes from the mail); NULL for something that is not an object */
+char *view_unsubscribed(const json_t *reply);
 
 /* view_bulk - the results of POST /api/v1/quarantine/bulk as an ID/STATUS/CODE/DETAIL table */
 struct table *view_bulk(const json_t *results);

@@ -5,8 +5,9 @@
  * the loaded config file, the HTTP client); the handler signature; and the helpers every
  * handler uses (implemented in commands.c): requiring a URL or a token, usage errors,
  * printing JSON, reading JSON members, the show/list/remove calls that the admin
- * commands (policy, domains, networks, directories, users, lists) share, and the paging
- * of listings (messages, quarantine).
+ * commands (policy, domains, networks, directories, users, lists) share, the paging
+ * of listings (messages, quarantine), and the download of a non-JSON body to a file or a
+ * pipe (a held message, the lists' CSV).
  *
  * Ownership: main() owns struct vrcli and everything in it; handlers borrow it. Strings
  * returned by vrcli_jstr() are borrowed from the json_t they were read from.
@@ -88,6 +89,17 @@ enum vrcli_exit vrcli_list(struct vrcli *v, const char *path, struct http_reply 
 enum vrcli_exit vrcli_remove(struct vrcli *v, const char *collection, const char *id,
 			     const char *what);
 
+/* vrcli_download - GET PATH, a body of type ACCEPT, to the -o/--output FILE of A (written
+ * to a temporary file renamed over FILE once complete, so that a failed download never
+ * leaves a partial FILE) or, without it or with "-", to stdout: never to a terminal, where
+ * hostile bytes could drive it, nor with --json. CMD names the command in errors, WHAT
+ * the body ("the message") and RAW_WHAT the body on a terminal ("a raw message"). *file
+ * is FILE (borrowed from A) once written, NULL for stdout; *bytes counts what was written.
+ * Errors are printed; usage errors exit 2. */
+enum vrcli_exit vrcli_download(struct vrcli *v, const struct args *a, const char *cmd,
+			       const char *path, const char *accept, const char *what,
+			       const char *raw_what, const char **file, long long *bytes);
+
 /* vrcli_check_choice - OPTION's value S is one of CHOICES (NULL-terminated), else a usage
  * error naming them */
 enum vrcli_exit vrcli_check_choice(const char *option, const char *s,
@@ -147,6 +159,8 @@ enum vrcli_exit cmd_digest(struct vrcli *v, const struct args *a);	 /* cmd_diges
 enum vrcli_exit cmd_lists(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
 enum vrcli_exit cmd_lists_add(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
 enum vrcli_exit cmd_lists_remove(struct vrcli *v, const struct args *a); /* cmd_lists.c */
+enum vrcli_exit cmd_lists_export(struct vrcli *v, const struct args *a); /* cmd_lists.c */
+enum vrcli_exit cmd_lists_import(struct vrcli *v, const struct args *a); /* cmd_lists.c */
 enum vrcli_exit cmd_messages(struct vrcli *v, const struct args *a);	 /* cmd_messages.c */
 enum vrcli_exit cmd_stats(struct vrcli *v, const struct args *a);	 /* cmd_messages.c */
 enum vrcli_exit cmd_quarantine_list(struct vrcli *v, const struct args *a); /* cmd_quarantine.c */
@@ -158,6 +172,7 @@ enum vrcli_exit cmd_quarantine_delete(struct vrcli *v, const struct args *a);  /
 enum vrcli_exit cmd_quarantine_release_allow(struct vrcli *v, const struct args *a); /* ditto */
 enum vrcli_exit cmd_quarantine_delete_block(struct vrcli *v, const struct args *a);  /* ditto */
 enum vrcli_exit cmd_quarantine_not_spam(struct vrcli *v, const struct args *a);	     /* ditto */
+enum vrcli_exit cmd_quarantine_unsubscribe(struct vrcli *v, const struct args *a);   /* ditto */
 enum vrcli_exit cmd_quarantine_bulk(struct vrcli *v, const struct args *a);	     /* ditto */
 
 #endif

@@ -1,8 +1,9 @@
 """test_vrcli_filter - vrcli's mail commands against a running apid.
 
-Covers `vrcli filter`, `domains filter|set-filter`, `lists`, `preferences`, `digest` (for
-an account without an address: test_vrcli_digest.py sends them), `messages`, `stats`,
-`quarantine` (list, show, preview, raw, the actions, bulk) and `agents remove`:
+Covers `vrcli filter`, `domains filter|set-filter`, `lists` (with export and import as
+CSV), `preferences`, `digest` (for an account without an address: test_vrcli_digest.py
+sends them), `messages`, `stats`, `quarantine` (list, show, preview, raw, the actions,
+unsubscribe, bulk) and `agents remove`:
 tables for people, --json that parses (and nothing else on stdout), and the exit codes
 (2 usage, 3 not allowed, 4 not found, 5 rejected, 6 server error) with one-line errors.
 Tracking records and held messages are put in as an agent does, with an agent token
@@ -356,6 +357,13 @@ def test_lists_lifecycle(home, made_entries, auditor_env):
     ["lists", "add", "allow"],
     ["lists", "add", "allow", "x@example.org", "--global", "--owner", "alice"],
     ["lists", "remove"],
+    ["lists", "export", "extra"],
+    ["--json", "lists", "export"],  # CSV is not JSON: -o FILE
+    ["lists", "export", "-o"],
+    ["lists", "export", "-o", "x", "--output", "y"],
+    ["lists", "import"],
+    ["lists", "import", "a.csv", "b.csv"],
+    ["lists", "import", ""],
     ["preferences", "set"],
     ["preferences", "set", "--newsletter", "sometimes"],
     ["preferences", "set", "--digest", "hourly"],
@@ -368,6 +376,85 @@ def test_lists_lifecycle(home, made_entries, auditor_env):
 ])
 def test_lists_usage(home, args):
     usage_error(run(home, *args))
+
+
+def test_lists_export_import(home, stack, admin_token, made_entries, auditor_env, tmp_path):
+    tag = uid()
+    csv = ("kind,scope,owner,pattern,comment\r\n"
+           "allow,global,,csv-%s.example.net,\"partner, since 2020\"\r\n"
+           "block,personal,%s,*@csv-%s.example.org,\r\n" % (tag, stack.admin_user, tag))
+    f = tmp_path / "in.csv"
+    f.write_text(csv)
+    try:
+        r = run(home, "lists", "import", str(f))
+        assert r.rc == 0 and r.err == "", r
+        assert rows(r.out) == {"created": "2", "duplicates": "0"}, r
+        # the same again, from stdin: nothing new
+        r = run(home, "--json", "lists", "import", "-", stdin=csv)
+        assert r.rc == 0 and r.json() == {"created": 0, "duplicates": 2}, r
+        r = run(home, "lists", "import", str(f), env=auditor_env)
+        assert r.rc == 3, r
+        one_error_line(r)
+
+        # export: the CSV as the server sends it, to a pipe or to a file
+        r = run(home, "lists", "export", binary=True)
+        assert r.rc == 0 and r.err == "", r
+        text = r.out.decode()
+        assert text.splitlines()[0] == "kind,scope,owner,pattern,comment", r
+        assert "allow,global,,csv-%s.example.net,\"partner, since 2020\"\r\n" % tag in text, r
+        assert "block,personal,%s,*@csv-%s.example.org,\r\n" % (stack.admin_user, tag) in text, r
+        out = tmp_path / "out.csv"
+        out.write_text("old content")
+        r = run(home, "lists", "export", "-o", str(out), env=auditor_env)
+        assert r.rc == 0 and r.out == "Wrote %d bytes to %s.\n" % (len(text), out), r
+        assert out.read_bytes().decode() == text
+        r = run(home, "--json", "lists", "export", "--output", str(out))
+        assert r.rc == 0 and r.json() == {"file": str(out), "bytes": len(text)}, r
+        # the export's lines import again as they are: duplicates
+        mine = tmp_path / "mine.csv"
+        mine.write_text("".join(ln for ln in text.splitlines(True)[:1] +
+                                [ln for ln in text.splitlines(True) if tag in ln]))
+        r = run(home, "--json", "lists", "import", str(mine))
+        assert r.rc == 0 and r.json() == {"created": 0, "duplicates": 2}, r
+        mine.unlink()
+
+        # a bad line imports nothing: exit 5, the line named
+        bad = tmp_path / "bad.csv"
+        bad.write_text("kind,scope,owner,pattern,comment\n"
+                       "allow,global,,good-%s.example.net,\n"
+                       "sometimes,global,,bad-%s.example.net,\n" % (tag, tag))
+        r = run(home, "lists", "import", str(bad))
+        assert r.rc == 5 and r.out == "", r
+        line = one_error_line(r)
+        assert "line 3" in line and "(field: csv)" in line, r
+        bad.write_text("pattern,kind\nx.example.net,allow\n")
+        r = run(home, "--json", "lists", "import", str(bad))
+        assert r.rc == 5 and r.out == "" and "line 1" in one_error_line(r), r
+        all_entries = run(home, "--json", "lists", "--scope", "all").json()
+        assert not any("good-" + tag in x["pattern"] for x in all_entries)
+
+        r = run(home, "lists", "import", str(tmp_path / "none.csv"))
+        assert r.rc == 1 and "cannot read" in one_error_line(r), r
+        r = run(home, "lists", "export", "-o", str(tmp_path / "no" / "dir.csv"))
+        assert r.rc == 1 and "cannot create" in one_error_line(r), r
+        big = tmp_path / "big.csv"
+        big.write_bytes(b"kind,scope,owner,pattern,comment\n" + b"#" * (4 << 20))
+        r = run(home, "lists", "import", str(big))
+        assert r.rc == 1 and "larger than 4 MiB" in one_error_line(r), r
+        user = new_token(stack, admin_token, "user")
+        try:
+            r = run(home, "lists", "export", "-o", str(tmp_path / "user.csv"),
+                    env={"VRCLI_TOKEN": user["token"]})
+            assert r.rc == 3, r  # admins and auditors only
+            one_error_line(r)
+        finally:
+            call(stack, "DELETE", "/api/v1/tokens/" + user["id"], admin_token)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "big.csv", "in.csv",
+                                                             "out.csv"]
+    finally:
+        for x in run(home, "--json", "lists", "--scope", "all").json():
+            if tag in x["pattern"]:
+                made_entries.append(x["id"])
 
 
 def test_preferences(home, stack, admin_token, auditor_env):
@@ -519,6 +606,10 @@ def test_messages_and_stats(home, stack, agent_token, auditor_env):
     ["quarantine", "raw", "someid", "-o"],
     ["quarantine", "raw", "someid", "-o", "x", "--output", "y"],
     ["quarantine", "release"],
+    ["quarantine", "unsubscribe"],
+    ["quarantine", "unsubscribe", "id1", "id2"],
+    ["quarantine", "unsubscribe", "id1", "--recipient", "a@corp.test"],
+    ["quarantine", "bulk", "unsubscribe", "id1"],  # not in bulk
     ["quarantine", "bulk", "release"],
     ["quarantine", "bulk", "explode", "id1"],
     ["quarantine", "frobnicate", "id1"],
@@ -545,12 +636,13 @@ def message(subject, sender, to="alice@corp.test", body="Bonjour\r\n\x1b[31mred\
 
 
 def hold(stack, agent_token, raw, mid, sender, subject, recipients, category="spam",
-         score=9.5):
-    """hold - put a message in the quarantine as the agent does; its quarantine ID"""
+         score=9.5, **more):
+    """hold - put a message in the quarantine as the agent does; its quarantine ID (more:
+    other metadata, e.g. unsubscribe and one_click)"""
     meta = {"key": "vrcli-test:%s" % uuid.uuid4().hex, "queue_id": uid(),
             "direction": "inbound", "sender": sender, "from": sender, "subject": subject,
             "message_id": mid, "category": category, "score": score,
-            "recipients": recipients}
+            "recipients": recipients, **more}
     status, body = call(stack, "POST", "/api/v1/agent/quarantine", agent_token, data=raw,
                         headers={"Content-Type": "message/rfc822",
                                  "X-VR-Metadata": b64url(meta)})
@@ -667,6 +759,43 @@ def test_quarantine_show_preview_raw(home, held, tmp_path, auditor_env):
         r = run(home, "quarantine", *args)
         assert r.rc == 4, (args, r)
         one_error_line(r)
+
+
+def test_quarantine_unsubscribe(home, stack, agent_token, auditor_env):
+    """Only a verified one-click offer (the agent's one_click) to a public https URL is
+    used; the shared stack's apid reaches no private address, so every case here is
+    refused before anything is sent (test_quarantine_api.py covers a sender answering)."""
+    sender = "nl-%s@shop.test" % uid()
+
+    def newsletter(**more):
+        raw, mid = message("news " + uid(), sender)
+        return hold(stack, agent_token, raw, mid, sender, "news", ["alice@corp.test"],
+                    category="newsletter", score=1.0, **more)
+
+    unsigned = newsletter(unsubscribe="https://shop.test/u?1", one_click=False)
+    r = run(home, "quarantine", "unsubscribe", unsigned)
+    assert r.rc == 5 and r.out == "", r
+    assert "no verified one-click unsubscribe" in one_error_line(r), r
+    r = run(home, "--json", "quarantine", "unsubscribe", newsletter())
+    assert r.rc == 5 and r.out == "", r
+    assert "no verified one-click unsubscribe" in one_error_line(r), r
+    r = run(home, "quarantine", "unsubscribe",
+            newsletter(unsubscribe="http://shop.test/u?2", one_click=True))
+    assert r.rc == 5 and "only https" in one_error_line(r), r
+    private = newsletter(unsubscribe="https://127.0.0.1:9/u?3", one_click=True)
+    r = run(home, "quarantine", "unsubscribe", private)
+    assert r.rc == 5 and "private address" in one_error_line(r), r
+    r = run(home, "quarantine", "unsubscribe", private, env=auditor_env)
+    assert r.rc == 3 and r.out == "", r  # auditors only read
+    one_error_line(r)
+    r = run(home, "quarantine", "unsubscribe", "A" * 22)
+    assert r.rc == 4, r
+    one_error_line(r)
+    # the message stays as it was
+    d = run(home, "--json", "quarantine", "show", unsigned).json()
+    assert [x["status"] for x in d["recipients"]] == ["held"], d
+    assert d["unsubscribe"] == {"target": "https://shop.test/u?1", "one_click": False}, d
+    assert run(home, "quarantine", "delete", unsigned).rc == 0
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 /*
  * test_vrcli_list.c - tests for the pure helpers of vrcli's mail commands: ID lists for
  * `quarantine bulk` (vrcli/idlist.c), the tables of `messages`, `stats` and `quarantine`
- * (vrcli/view.c, with table.c's blank continuation cells) and the scrubbing of a preview's
- * multi-line text (text.c).
+ * (vrcli/view.c, with table.c's blank continuation cells), the line of `quarantine
+ * unsubscribe` (view.c) and the scrubbing of a preview's multi-line text (text.c).
  *
  * Table-driven: input text or JSON in, the exact JSON or printed table out.
  */
@@ -337,6 +337,37 @@ static void test_recipients_and_bulk(void **state)
 	json_decref(r);
 }
 
+/* test_unsubscribed - the outcome line of a one-click unsubscribe, scrubbed */
+static void test_unsubscribed(void **state)
+{
+	static const struct {
+		const char *json, *line; /* line NULL: no line */
+	} cases[] = {
+		{"{\"id\": \"Q1\", \"action\": \"unsubscribe\", \"http_status\": 200, "
+		 "\"target\": \"https://shop.test/u?1\"}",
+		 "Unsubscribed from Q1: https://shop.test/u?1 answered HTTP 200."},
+		{"{\"id\": \"Q2\", \"http_status\": 204, \"target\": "
+		 "\"https://x.test/\\u001b[2J\\r\\nfake\"}",
+		 "Unsubscribed from Q2: https://x.test/ [2J  fake answered HTTP 204."},
+		{"{}", "Unsubscribed from -: the sender answered HTTP -."},
+		{"[]", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = load(cases[i].json);
+		char *line = view_unsubscribed(j);
+
+		if (cases[i].line == NULL)
+			assert_null(line);
+		else if (line == NULL || strcmp(line, cases[i].line) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, line ? line : "(null)",
+				 cases[i].line);
+		free(line);
+		json_decref(j);
+	}
+}
+
 /* test_scrub_lines - newlines and tabs stay, CRLF becomes LF, other controls spaces */
 static void test_scrub_lines(void **state)
 {
@@ -380,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_quarantine),
 		cmocka_unit_test(test_quarantine_detail),
 		cmocka_unit_test(test_recipients_and_bulk),
+		cmocka_unit_test(test_unsubscribed),
 		cmocka_unit_test(test_scrub_lines),
 	};
 
