@@ -266,9 +266,12 @@ struct db_domain_filter {
 	double spam_tag, spam_quarantine, spam_reject;
 	const char *subject_prefix, *newsletter;
 	bool fail_open_spam;
+	const char *digest_default, *language_default; /* for the domain's new users */
 };
+/* db_domains_filter - one domain's filter settings; the four strings are malloc'd into
+ * owned[0..3] (prefix, newsletter, digest, language) for the caller to free */
 enum vr_err db_domains_filter(struct db *db, const char *id, struct db_domain_filter *out,
-			      char **prefix, char **newsletter);
+			      char *owned[4]);
 enum vr_err db_domains_filter_list(struct db *db,
 				   int (*each)(const struct db_domain_filter *, void *), void *arg);
 enum vr_err db_domains_filter_put(struct db *db, const char *id,

@@ -66,7 +66,9 @@ enum vr_err db_filter_policy_put(struct db *db, const struct db_filter_policy *f
 	return db_exec_done(db, st, __func__);
 }
 
-#define DF_COLS "name, spam_tag, spam_quarantine, spam_reject, subject_prefix, newsletter, fail_open_spam"
+#define DF_COLS                                                                                    \
+	"name, spam_tag, spam_quarantine, spam_reject, subject_prefix, newsletter, "              \
+	"fail_open_spam, digest_default, language_default"
 
 /* read_df - a DF_COLS row (strings borrowed from the statement) */
 static void read_df(sqlite3_stmt *st, struct db_domain_filter *f)
@@ -78,11 +80,13 @@ static void read_df(sqlite3_stmt *st, struct db_domain_filter *f)
 	f->subject_prefix = (const char *)sqlite3_column_text(st, 4);
 	f->newsletter = (const char *)sqlite3_column_text(st, 5);
 	f->fail_open_spam = sqlite3_column_int(st, 6) != 0;
+	f->digest_default = (const char *)sqlite3_column_text(st, 7);
+	f->language_default = (const char *)sqlite3_column_text(st, 8);
 }
 
-/* db_domains_filter - one domain's filter settings (prefix and newsletter malloc'd) */
+/* db_domains_filter - one domain's filter settings (its strings malloc'd into owned) */
 enum vr_err db_domains_filter(struct db *db, const char *id, struct db_domain_filter *out,
-			      char **prefix, char **newsletter)
+			      char *owned[4])
 {
 	DB_SQL(q, "SELECT " DF_COLS " FROM domains WHERE id = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
@@ -95,10 +99,14 @@ enum vr_err db_domains_filter(struct db *db, const char *id, struct db_domain_fi
 	if (rc == SQLITE_ROW) {
 		read_df(st, out);
 		out->name = NULL;
-		*prefix = db_text(st, 4);
-		*newsletter = db_text(st, 5);
-		out->subject_prefix = *prefix;
-		out->newsletter = *newsletter;
+		owned[0] = db_text(st, 4);
+		owned[1] = db_text(st, 5);
+		owned[2] = db_text(st, 7);
+		owned[3] = db_text(st, 8);
+		out->subject_prefix = owned[0];
+		out->newsletter = owned[1];
+		out->digest_default = owned[2];
+		out->language_default = owned[3];
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? VR_OK : rc == SQLITE_DONE ? VR_E_NOT_FOUND : db_fail(db, rc, __func__);
@@ -128,7 +136,8 @@ enum vr_err db_domains_filter_put(struct db *db, const char *id,
 				  const struct db_domain_filter *f)
 {
 	DB_SQL(q, "UPDATE domains SET spam_tag = ?2, spam_quarantine = ?3, spam_reject = ?4, "
-		  "subject_prefix = ?5, newsletter = ?6, fail_open_spam = ?7 WHERE id = ?1");
+		  "subject_prefix = ?5, newsletter = ?6, fail_open_spam = ?7, digest_default = ?8, "
+		  "language_default = ?9 WHERE id = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
 
 	if (st == NULL)
@@ -140,6 +149,8 @@ enum vr_err db_domains_filter_put(struct db *db, const char *id,
 	db_bind_text(st, 5, f->subject_prefix);
 	db_bind_text(st, 6, f->newsletter);
 	sqlite3_bind_int(st, 7, f->fail_open_spam);
+	db_bind_text(st, 8, f->digest_default);
+	db_bind_text(st, 9, f->language_default);
 	return db_exec_done(db, st, __func__);
 }
 

@@ -1,4 +1,5 @@
 /* db_users.c - the users and addresses tables (see db.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,25 @@ static enum vr_err set_addresses(struct db *db, const char *id, const char *cons
 	return VR_OK;
 }
 
+/* domain_defaults - a new user starts with the digest and language defaults of the
+ * domain of their primary address (when it is a relay domain) */
+static enum vr_err domain_defaults(struct db *db, const char *id, const char *primary)
+{
+	DB_SQL(q, "UPDATE users SET digest = d.digest_default, language = d.language_default "
+		  "FROM (SELECT digest_default, language_default FROM domains WHERE name = ?2) d "
+		  "WHERE users.id = ?1");
+	const char *at = strrchr(primary, '@');
+	sqlite3_stmt *st;
+
+	if (at == NULL)
+		return VR_OK;
+	if ((st = db_prep(db, &q)) == NULL)
+		return VR_E_INTERNAL;
+	db_bind_text(st, 1, id);
+	db_bind_text(st, 2, at + 1);
+	return db_exec_done(db, st, __func__);
+}
+
 /* db_users_upsert_directory - create or refresh a directory user and its addresses */
 enum vr_err db_users_upsert_directory(struct db *db, const char *directory_id, const char *dn,
 				      const char *username, const char *display_name,
@@ -224,11 +244,13 @@ enum vr_err db_users_upsert_directory(struct db *db, const char *directory_id, c
 	sqlite3_stmt *st;
 	enum vr_err e = db_users_by_name(db, username, &cur);
 	char id[VR_ID_LEN];
+	bool is_new;
 
 	if (e == VR_OK && strcmp(cur.source, "directory") != 0) {
 		db_user_clear(&cur);
 		return VR_E_CONFLICT; /* never let a directory take over a local account */
 	}
+	is_new = e == VR_E_NOT_FOUND;
 	if (e == VR_E_NOT_FOUND) {
 		vr_random_id(id);
 		if ((st = db_prep(db, &ins)) == NULL)
@@ -259,6 +281,8 @@ enum vr_err db_users_upsert_directory(struct db *db, const char *directory_id, c
 	if ((e = db_exec_done(db, st, __func__)) != VR_OK)
 		return e;
 	if ((e = set_addresses(db, id, addresses, naddresses)) != VR_OK)
+		return e;
+	if (is_new && naddresses > 0 && (e = domain_defaults(db, id, addresses[0])) != VR_OK)
 		return e;
 	return db_users_by_id(db, id, out);
 }

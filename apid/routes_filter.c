@@ -214,7 +214,11 @@ struct dfilter_in {
 	double tag, quarantine, reject;
 	const char *subject_prefix, *newsletter;
 	bool fail_open_spam;
+	const char *digest_default, *language_default;
 };
+
+static const char *const digest_choices[] = {"off", "daily", "weekly", NULL};
+static const char *const language_choices[] = {"fr", "en", NULL};
 
 static const char *const nl_choices[] = {"deliver", "tag", "quarantine", NULL};
 #define DI(f) offsetof(struct dfilter_in, f)
@@ -225,33 +229,36 @@ static const struct jspec dfilter_spec[] = {
 	{"subject_prefix", JSPEC_STRING, false, 0, 40, NULL, DI(subject_prefix)},
 	{"newsletter", JSPEC_ENUM, false, 0, 0, nl_choices, DI(newsletter)},
 	{"fail_open_spam", JSPEC_BOOL, false, 0, 0, NULL, DI(fail_open_spam)},
+	{"digest_default", JSPEC_ENUM, false, 0, 0, digest_choices, DI(digest_default)},
+	{"language_default", JSPEC_ENUM, false, 0, 0, language_choices, DI(language_default)},
 };
 
 /* json_dfilter - the API's DomainFilter object */
 static json_t *json_dfilter(const struct db_domain_filter *f)
 {
-	return json_pack("{s:f, s:f, s:f, s:s, s:s, s:b}", "spam_tag", f->spam_tag,
+	return json_pack("{s:f, s:f, s:f, s:s, s:s, s:b, s:s, s:s}", "spam_tag", f->spam_tag,
 			 "spam_quarantine", f->spam_quarantine, "spam_reject", f->spam_reject,
 			 "subject_prefix", f->subject_prefix, "newsletter", f->newsletter,
-			 "fail_open_spam", f->fail_open_spam);
+			 "fail_open_spam", f->fail_open_spam, "digest_default", f->digest_default,
+			 "language_default", f->language_default);
 }
 
 /* h_domain_filter_get - a domain's filter settings */
 enum vr_err h_domain_filter_get(struct req *r)
 {
 	struct db_domain_filter f;
-	char *prefix = NULL, *nl = NULL;
+	char *owned[4] = {0};
 	struct db *db;
 	enum vr_err e;
 	json_t *j;
 
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
-	if ((e = db_domains_filter(db, r->params[0], &f, &prefix, &nl)) != VR_OK)
+	if ((e = db_domains_filter(db, r->params[0], &f, owned)) != VR_OK)
 		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such domain" : "cannot read");
 	j = json_dfilter(&f);
-	free(prefix);
-	free(nl);
+	for (int k = 0; k < 4; k++)
+		free(owned[k]);
 	return reply_json(r, 200, j);
 }
 
@@ -273,17 +280,17 @@ enum vr_err h_domain_filter_patch(struct req *r)
 {
 	struct dfilter_in in = {0};
 	struct db_domain_filter f;
-	char *prefix = NULL, *nl = NULL;
+	char *owned[4] = {0};
 	uint32_t seen = 0;
 	struct db *db;
 	enum vr_err e;
 	json_t *before, *after;
 
-	if ((e = req_body(r, dfilter_spec, 6, &in, &seen)) != VR_OK)
+	if ((e = req_body(r, dfilter_spec, 8, &in, &seen)) != VR_OK)
 		return e;
 	if ((db = req_db(r)) == NULL)
 		return VR_E_UNAVAILABLE;
-	if ((e = db_domains_filter(db, r->params[0], &f, &prefix, &nl)) != VR_OK)
+	if ((e = db_domains_filter(db, r->params[0], &f, owned)) != VR_OK)
 		return req_fail(r, e, NULL, e == VR_E_NOT_FOUND ? "no such domain" : "cannot read");
 	before = json_dfilter(&f);
 	if (seen & 1)
@@ -298,6 +305,10 @@ enum vr_err h_domain_filter_patch(struct req *r)
 		f.newsletter = in.newsletter;
 	if (seen & 32)
 		f.fail_open_spam = in.fail_open_spam;
+	if (seen & 64)
+		f.digest_default = in.digest_default;
+	if (seen & 128)
+		f.language_default = in.language_default;
 	e = VR_OK;
 	for (const char *p = f.subject_prefix; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -316,15 +327,15 @@ enum vr_err h_domain_filter_patch(struct req *r)
 		e = json_equal(before, after) ? VR_OK : config_change(db, &c);
 		if (e == VR_OK) {
 			json_decref(before);
-			free(prefix);
-			free(nl);
+			for (int k = 0; k < 4; k++)
+				free(owned[k]);
 			return reply_json(r, 200, after);
 		}
 		json_decref(after);
 		req_fail(r, e, NULL, "cannot store the domain's filter settings");
 	}
 	json_decref(before);
-	free(prefix);
-	free(nl);
+	for (int k = 0; k < 4; k++)
+		free(owned[k]);
 	return e;
 }

@@ -17,3 +17,9 @@ CREATE TABLE digest_links_used (
 -- RFC 8058 one-click unsubscribe done from the portal, and what the sender answered.
 ALTER TABLE quarantine ADD COLUMN unsubscribed_at INTEGER;
 ALTER TABLE quarantine ADD COLUMN unsubscribe_status INTEGER;
+
+-- What a domain's new users start with (they change it in their preferences).
+ALTER TABLE domains ADD COLUMN digest_default TEXT NOT NULL DEFAULT 'daily'
+    CHECK (digest_default IN ('off','daily','weekly'));
+ALTER TABLE domains ADD COLUMN language_default TEXT NOT NULL DEFAULT 'fr'
+    CHECK (language_default IN ('fr','en'));

@@ -206,6 +206,39 @@ static void audit_pages(void **state)
 	}
 }
 
+/* a new directory user starts with the defaults of their primary address's domain */
+static void directory_user_domain_defaults(void **state)
+{
+	struct db_domain d = {.id = "dom1", .name = "corp.test", .internal_host = "h.test",
+			      .internal_port = 25, .verify_recipients = true, .created_at = 1};
+	struct db_domain_filter f = {0};
+	char *owned[4] = {0};
+	const char *addrs[] = {"eve@corp.test", "e@corp.test"};
+	struct db_digest_user du;
+	char *strs[5] = {0};
+	struct db_user u;
+
+	assert_int_equal(db_domains_add(*state, &d), VR_OK);
+	assert_int_equal(db_domains_filter(*state, "dom1", &f, owned), VR_OK);
+	assert_string_equal(f.digest_default, "daily");
+	f.digest_default = "weekly";
+	f.language_default = "en";
+	assert_int_equal(db_domains_filter_put(*state, "dom1", &f), VR_OK);
+	for (int k = 0; k < 4; k++)
+		free(owned[k]);
+	assert_int_equal(db_users_upsert_directory(*state, NULL, "cn=eve", "eve", "Eve", ROLE_USER,
+						   addrs, 2, 100, &u),
+			 VR_OK);
+	assert_int_equal(db_digest_user(*state, u.id, &du, strs), VR_OK);
+	assert_string_equal(du.digest, "weekly");
+	assert_string_equal(du.language, "en");
+	assert_string_equal(du.address, "eve@corp.test");
+	for (int k = 0; k < 5; k++)
+		free(strs[k]);
+	/* a later change of the domain's defaults does not touch existing users */
+	db_user_clear(&u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +249,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(audit_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(directory_user_domain_defaults, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
