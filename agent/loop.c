@@ -127,6 +127,7 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 	struct pf_config cfg;
 	struct snapshot *s;
 	char err[4096];
+	bool unchanged = false;
 	enum vr_err e;
 
 	if (snapshot_parse(text, len, &s, err, sizeof(err)) != VR_OK) {
@@ -152,7 +153,7 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 	/* apid bumps flush_generation to make every node forget its verification results */
 	e = pf_apply(&a->pf, &cfg, s,
 		     a->flush_generation >= 0 && a->flush_generation != s->verify_flush_generation,
-		     err, sizeof(err));
+		     &unchanged, err, sizeof(err));
 	pf_config_free(&cfg);
 	if (e != VR_OK) {
 		char prefix[96];
@@ -172,7 +173,13 @@ int agent_apply_text(struct agent *a, const char *text, size_t len)
 		VR_LOG_WARN("cannot record the applied snapshot in %s: %s", c->state_dir,
 			    strerror(errno));
 	state_set_error(c->state_dir, NULL);
-	VR_LOG_INFO("snapshot version %lld applied to %s", (long long)s->version, c->config_dir);
+	if (unchanged)
+		VR_LOG_INFO("snapshot version %lld applied: Postfix's files in %s unchanged, "
+			    "Postfix left alone",
+			    (long long)s->version, c->config_dir);
+	else
+		VR_LOG_INFO("snapshot version %lld applied to %s", (long long)s->version,
+			    c->config_dir);
 	snapshot_free(s);
 	return 0;
 }

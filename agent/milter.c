@@ -7,12 +7,14 @@
  * recipients (as Postfix gave them, for smfi_delrcpt, and without <>), the raw message
  * (each header as "Name:value" - the leading space is asked for with SMFIP_HDR_LEADSPC so
  * that the copy is byte for byte what was received - then the body; CRLF line ends, as the
- * milter protocol carries them), the first Subject value and how many X-VR-* headers the
- * message brought. Headers are sent without a reply each (SMFIP_NR_HDR) when Postfix
- * offers it. The copy is capped at the snapshot's message_size_limit (+10 % for the CR of
- * every line, + 64 KiB): Postfix enforces the limit itself, the cap only bounds what the
- * milter holds; past it the message is refused (552 5.3.4). Before the first policy, MAIL
- * FROM is deferred (451 4.3.0).
+ * milter protocol carries them), the first Subject value, how many X-VR-* headers the
+ * message brought, and a SHA-256 of the copy (less a first Received header) that is the
+ * same each time the sender tries the message again (milter_meta.h: the quarantine key).
+ * Headers are sent without a reply each (SMFIP_NR_HDR) when Postfix offers it. The copy
+ * is capped at the snapshot's message_size_limit (+10 % for the CR of every line, + 64
+ * KiB): Postfix enforces the limit itself, the cap only bounds what the milter holds; past
+ * it the message is refused (552 5.3.4). Before the first policy, MAIL FROM is deferred
+ * (451 4.3.0).
  *
  * Threads: libmilter runs one thread per connection. rspamd and apid clients (one libcurl
  * handle each, keep-alive) are taken from small pools for the end of a message and given
@@ -245,6 +247,8 @@ struct sess *milter_sess(SMFICTX *ctx)
 		s = calloc(1, sizeof(*s));
 		VR_CHECK_ALLOC(s);
 		msgbuf_init(&s->mb, milter_env.c->spool_dir, MSGBUF_MEM_MAX, 0);
+		crypto_hash_sha256_init(&s->content);
+		s->hash_on = true;
 		smfi_setpriv(ctx, s);
 		pthread_mutex_lock(&M.sess_mu);
 		M.sessions++;
@@ -270,6 +274,9 @@ void milter_msg_reset(struct sess *s)
 	msgbuf_free(&s->mb);
 	s->mb_status = MSGBUF_OK;
 	memset(s->vr_count, 0, sizeof(s->vr_count));
+	crypto_hash_sha256_init(&s->content);
+	s->hash_on = true;
+	s->n_headers = 0;
 }
 
 /* sess_free - the connection is over */
@@ -288,11 +295,14 @@ static void sess_free(SMFICTX *ctx)
 	pthread_mutex_unlock(&M.sess_mu);
 }
 
-/* append - add bytes to the message copy, remembering the first failure */
+/* append - add bytes to the message copy (and its content hash), remembering the first
+ * failure */
 static void append(struct sess *s, const void *p, size_t n)
 {
 	if (s->mb_status == MSGBUF_OK)
 		s->mb_status = msgbuf_append(&s->mb, p, n);
+	if (s->hash_on)
+		crypto_hash_sha256_update(&s->content, p, n);
 }
 
 /* append_lines - add text whose bare LFs become CRLF (folded header values) */
@@ -424,10 +434,14 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 
 	if (name == NULL || value == NULL)
 		return ok;
+	/* a Received header on top may be one an MTA adds on each try (with its queue id and
+	 * time): it stays out of the content hash */
+	s->hash_on = !(s->n_headers++ == 0 && !strcasecmp(name, "Received"));
 	append(s, name, strlen(name));
 	append(s, s->leadspc ? ":" : ": ", s->leadspc ? 1 : 2);
 	append_lines(s, value);
 	append(s, "\r\n", 2);
+	s->hash_on = true;
 	if (s->subject_raw == NULL && !strcasecmp(name, "Subject")) {
 		s->subject_raw = strdup(value);
 		VR_CHECK_ALLOC(s->subject_raw);

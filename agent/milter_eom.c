@@ -9,12 +9,12 @@
  *     naming the scanner that failed; every recipient rejected -> 550 5.7.1 with the
  *     reason; every recipient discarded -> discard;
  *  4. quarantine: one POST /api/v1/agent/quarantine per category (recipients split in
- *     groups whose metadata header stays under QMETA_MAX, as apid reads at most 32 KiB of
- *     request headers), idempotency key "vr1-" + SHA-256(agent, queue id, Message-ID,
- *     category, recipients); Postfix is told nothing before apid has answered 201/200 (the
- *     copy is on its disk); any failure -> 451 4.3.0 for the whole message (nothing is
- *     lost: the sender retries; a copy held before the failure may then be held twice,
- *     since the retry has another queue id);
+ *     groups whose metadata stays under META_QUARANTINE_MAX, as apid reads at most 32 KiB of
+ *     request headers), idempotency key "vr2-" + SHA-256(agent, sender, Message-ID,
+ *     content hash, category, recipients) (milter_meta.h); Postfix is told nothing before
+ *     apid has answered 201/200 (the copy is on its disk); any failure -> 451 4.3.0 for
+ *     the whole message (nothing is lost: the sender retries; a copy held before the
+ *     failure is found again by its key, not held twice);
  *  5. smfi_delrcpt() for the recipients quarantined, rejected or discarded (after DATA a
  *     rejection cannot be per recipient: those are dropped, the tracking log says why);
  *     nobody left -> discard (the held copies are durable);
@@ -25,11 +25,11 @@
  *     co-recipient who allow-lists the sender sees it too: the cautious choice);
  *  7. the tracking report (POST /api/v1/agent/messages), best effort: on failure it goes
  *     to the outbox, which the loop sends again; mail never waits for apid to come back.
+ * The texts of steps 4 and 7 (facts, metadata, keys, reports) are milter_meta.c's pure
+ * functions; this file gathers their inputs and acts on apid's answers.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +38,9 @@
 #include "antipub.h"
 #include "log.h"
 #include "milter_int.h"
+#include "milter_meta.h"
 #include "mime_scan.h"
 #include "outbox.h"
-#include "randid.h"
-#include "vrtime.h"
-
-#define QMETA_MAX   12000 /* bytes of metadata JSON per quarantine request */
-#define SYMBOLS_MAX 100   /* rspamd symbols reported */
-#define QID_SIZE    (VR_ID_LEN + 8)
 
 /* What the scanners found about the message being finished. */
 struct scan {
@@ -55,84 +50,6 @@ struct scan {
 	struct attach_findings af;
 	struct antipub_result ap;
 };
-
-/* Facts about the message that the reports carry (JSON-safe strings). */
-struct facts {
-	char queue_id[65];
-	char received_at[VR_TIME_LEN];
-	char *sender, *from, *subject, *message_id, *virus, *helo, *client_ip;
-	json_t *symbols; /* array of names */
-	bool has_score;
-	double score;
-	size_t size;
-};
-
-/* ---- text --------------------------------------------------------------------------- */
-
-/* utf8_len - length of the valid UTF-8 sequence at s (1..4), 0 when invalid */
-static size_t utf8_len(const unsigned char *s)
-{
-	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t n = *s < 0x80   ? 1
-		   : *s < 0xc2 ? 0
-		   : *s < 0xe0 ? 2
-		   : *s < 0xf0 ? 3
-		   : *s < 0xf5 ? 4
-			       : 0;
-	uint32_t cp = n == 1 ? *s : n ? *s & (0x7f >> n) : 0;
-
-	for (size_t k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if (n == 0 || cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* clean_text - at most max bytes of s as valid UTF-8 without control characters (each bad
- * byte becomes '?'), cut at a character boundary; malloc'd, NULL for NULL */
-static char *clean_text(const char *s, size_t max)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char *out, *o;
-
-	if (s == NULL)
-		return NULL;
-	out = o = malloc(strlen(s) + 1);
-	VR_CHECK_ALLOC(out);
-	while (*u) {
-		size_t n = utf8_len(u);
-
-		if (n == 0 || (n == 1 && (*u < 0x20 || *u == 0x7f))) {
-			if ((size_t)(o - out) + 1 > max)
-				break;
-			*o++ = '?';
-			u += n ? n : 1;
-			continue;
-		}
-		if ((size_t)(o - out) + n > max)
-			break;
-		memcpy(o, u, n);
-		o += n;
-		u += n;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* clean_addr - an address as apid takes it: bytes it refuses (blanks, controls, <>/) and
- * bytes that are not UTF-8 become '_'; malloc'd */
-static char *clean_addr(const char *s)
-{
-	char *out = clean_text(s, 320);
-
-	for (char *p = out; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '?' || strchr("<>/", *p))
-			*p = '_';
-	return out;
-}
 
 /* ---- end of message: scans ------------------------------------------------------------ */
 
@@ -184,137 +101,42 @@ static void run_scans(struct sess *s, const struct mpolicy *p, const char *queue
 
 /* facts_make - what the reports say about the message */
 static void facts_make(struct sess *s, const struct scan *sc, const char *queue_id,
-		       struct facts *f)
+		       struct meta_facts *f)
 {
-	memset(f, 0, sizeof(*f));
-	snprintf(f->queue_id, sizeof(f->queue_id), "%s", queue_id);
-	vr_time_format(s->received_at, f->received_at);
-	f->sender = clean_text(s->sender, 320);
-	f->from = sc->mr.from_addr && strlen(sc->mr.from_addr) <= 320
-			  ? clean_text(sc->mr.from_addr, 320)
-			  : NULL;
-	f->subject = clean_text(sc->mr.subject, 2000);
-	if (sc->mr.message_id && strlen(sc->mr.message_id) <= 996) {
-		char mid[1000];
+	unsigned char content[crypto_hash_sha256_BYTES];
+	const struct meta_source src = {
+		.queue_id = queue_id,
+		.received_at = s->received_at,
+		.sender = s->sender,
+		.helo = s->helo,
+		.client_ip = s->client_ip,
+		.from = sc->mr.from_addr,
+		.subject = sc->mr.subject,
+		.message_id = sc->mr.message_id,
+		.virus = sc->cr.status == CLAMD_INFECTED ? sc->cr.text : NULL,
+		.content = content,
+		.rspamd = &sc->rr,
+		.size = s->mb.len,
+	};
 
-		snprintf(mid, sizeof(mid), "<%s>", sc->mr.message_id);
-		f->message_id = clean_text(mid, 998);
-	}
-	if (sc->cr.status == CLAMD_INFECTED)
-		f->virus = clean_text(sc->cr.text, 200);
-	f->helo = s->helo[0] ? clean_text(s->helo, 255) : NULL;
-	f->client_ip = strcmp(s->client_ip, "unknown") ? clean_text(s->client_ip, 64) : NULL;
-	f->symbols = json_array();
-	if (sc->rr.ok) {
-		f->has_score = true;
-		f->score = sc->rr.score < -10000  ? -10000
-			   : sc->rr.score > 10000 ? 10000
-						  : sc->rr.score;
-		for (size_t i = 0; i < sc->rr.n_symbols && i < SYMBOLS_MAX; i++) {
-			char *n = clean_text(sc->rr.symbols[i].name, 100);
-
-			json_array_append_new(f->symbols, json_string(n));
-			free(n);
-		}
-	}
-	f->size = s->mb.len;
-}
-
-/* facts_free - release the strings */
-static void facts_free(struct facts *f)
-{
-	free(f->sender);
-	free(f->from);
-	free(f->subject);
-	free(f->message_id);
-	free(f->virus);
-	free(f->helo);
-	free(f->client_ip);
-	json_decref(f->symbols);
-}
-
-/* set_str - obj[key] = s when s is not NULL */
-static void set_str(json_t *obj, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(obj, key, json_string(s));
-}
-
-/* facts_json - the members the quarantine metadata and the tracking report share */
-static json_t *facts_json(const struct facts *f, enum filter_direction dir)
-{
-	json_t *j = json_object();
-
-	VR_CHECK_ALLOC(j);
-	set_str(j, "queue_id", f->queue_id);
-	set_str(j, "direction", dir == FD_OUTBOUND ? "outbound" : "inbound");
-	set_str(j, "client_ip", f->client_ip);
-	set_str(j, "helo", f->helo);
-	set_str(j, "sender", f->sender);
-	set_str(j, "from", f->from);
-	set_str(j, "subject", f->subject);
-	set_str(j, "message_id", f->message_id);
-	set_str(j, "virus", f->virus);
-	set_str(j, "received_at", f->received_at);
-	if (f->has_score)
-		json_object_set_new(j, "score", json_real(f->score));
-	json_object_set(j, "symbols", f->symbols);
-	return j;
+	crypto_hash_sha256_final(&s->content, content);
+	meta_facts_make(&src, f);
 }
 
 /* ---- end of message: quarantine ------------------------------------------------------- */
 
-/* quarantine_key - "vr1-" + hex SHA-256 of agent, queue id, Message-ID, category and the
- * recipients addrs[0..n) of this copy */
-static void quarantine_key(const struct facts *f, enum filter_category cat,
-			   const char *const *addrs, size_t n, char out[69])
-{
-	crypto_hash_sha256_state st;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	const char *parts[] = {milter_env.c->agent_name, f->queue_id,
-			       f->message_id ? f->message_id : "", filter_category_str(cat)};
-
-	crypto_hash_sha256_init(&st);
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		crypto_hash_sha256_update(&st, (const unsigned char *)parts[i],
-					  strlen(parts[i]) + 1);
-	for (size_t i = 0; i < n; i++)
-		crypto_hash_sha256_update(&st, (const unsigned char *)addrs[i],
-					  strlen(addrs[i]) + 1);
-	crypto_hash_sha256_final(&st, h);
-	memcpy(out, "vr1-", 4);
-	sodium_bin2hex(out + 4, 65, h, sizeof(h));
-}
-
 /* post_group - hold one copy for addrs[0..n) (cleaned addresses) in category cat; the id
  * into id; true when apid has it */
 static bool post_group(struct apid_client *api, struct sess *s, const struct scan *sc,
-		       const struct facts *f, enum filter_category cat, const char *const *addrs,
-		       size_t n, char *id, size_t idsz, char *why, size_t whysz)
+		       const struct meta_facts *f, enum filter_category cat,
+		       const char *const *addrs, size_t n, char *id, size_t idsz, char *why,
+		       size_t whysz)
 {
-	json_t *meta = facts_json(f, s->dir), *arr = json_array();
-	char key[69], err[512];
-	char *text;
+	char *text = meta_quarantine_json(milter_env.c->agent_name, f, s->dir, cat, &sc->ap,
+					  addrs, n);
+	char err[512];
 	long status;
 
-	quarantine_key(f, cat, addrs, n, key);
-	json_object_set_new(meta, "key", json_string(key));
-	json_object_set_new(meta, "category", json_string(filter_category_str(cat)));
-	if (cat != FC_VIRUS)
-		json_object_del(meta, "virus");
-	if (cat == FC_NEWSLETTER && sc->ap.unsubscribe[0] && strlen(sc->ap.unsubscribe) <= 2000) {
-		char *u = clean_text(sc->ap.unsubscribe, 2000);
-
-		json_object_set_new(meta, "unsubscribe", json_string(u));
-		json_object_set_new(meta, "one_click", json_boolean(sc->ap.one_click));
-		free(u);
-	}
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(addrs[i]));
-	json_object_set_new(meta, "recipients", arr);
-	text = json_dumps(meta, JSON_COMPACT);
-	json_decref(meta);
-	VR_CHECK_ALLOC(text);
 	err[0] = '\0';
 	status = apid_post_quarantine(api, text, msgbuf_data(&s->mb), msgbuf_fd(&s->mb),
 				      s->mb.len, id, idsz, err, sizeof(err));
@@ -327,9 +149,9 @@ static bool post_group(struct apid_client *api, struct sess *s, const struct sca
 
 /* quarantine_all - hold a copy per category for the recipients the verdict quarantines;
  * their ids into qids[i]; false (why set) when any copy could not be held */
-static bool quarantine_all(struct sess *s, const struct scan *sc, const struct facts *f,
+static bool quarantine_all(struct sess *s, const struct scan *sc, const struct meta_facts *f,
 			   const struct verdict_rcpt *out, char **caddr,
-			   char (*qids)[QID_SIZE], char *why, size_t whysz)
+			   char (*qids)[META_QID_SIZE], char *why, size_t whysz)
 {
 	const char **group = malloc(s->n_rcpts * sizeof(*group));
 	size_t *idx = malloc(s->n_rcpts * sizeof(*idx));
@@ -339,28 +161,17 @@ static bool quarantine_all(struct sess *s, const struct scan *sc, const struct f
 	VR_CHECK_ALLOC(group);
 	VR_CHECK_ALLOC(idx);
 	for (int cat = FC_CLEAN; cat <= FC_BLOCKLIST && ok; cat++) {
-		size_t i = 0;
+		size_t i = 0, n;
+		char id[META_QID_SIZE];
 
-		while (ok) {
-			size_t n = 0, bytes = 0;
-			char id[QID_SIZE];
-
-			/* the next recipients of this category, as many as the header allows */
-			for (; i < s->n_rcpts; i++) {
-				if (out[i].action != FA_QUARANTINE || (int)out[i].category != cat)
-					continue;
-				if (n > 0 && bytes + strlen(caddr[i]) + 3 > QMETA_MAX / 2)
-					break;
-				bytes += strlen(caddr[i]) + 3;
-				idx[n] = i;
-				group[n++] = caddr[i];
-			}
-			if (n == 0)
-				break;
+		while ((n = meta_next_group(out, caddr, s->n_rcpts, (enum filter_category)cat, &i,
+					    idx)) > 0) {
+			for (size_t k = 0; k < n; k++)
+				group[k] = caddr[idx[k]];
 			if (api == NULL && (api = milter_apid_take()) == NULL) {
 				snprintf(why, whysz, "%s",
 					 milter_env.c->api ? "cannot create a libcurl handle"
-						  : "no apid configured (api-url)");
+							   : "no apid configured (api-url)");
 				ok = false;
 				break;
 			}
@@ -383,42 +194,18 @@ static bool quarantine_all(struct sess *s, const struct scan *sc, const struct f
 
 /* report - the tracking report: posted now, else kept in the outbox. override, when not
  * NULL, replaces every recipient's action (the message was deferred as a whole) */
-static void report(struct sess *s, const struct facts *f, const struct verdict_rcpt *out,
-		   char **caddr, char (*qids)[QID_SIZE], const char *override,
+static void report(struct sess *s, const struct meta_facts *f, const struct verdict_rcpt *out,
+		   char **caddr, char (*qids)[META_QID_SIZE], const char *override,
 		   const char *override_reason)
 {
-	json_t *j = facts_json(f, s->dir), *arr = json_array();
 	struct apid_client *api;
 	char err[512], *text;
 	long status;
 
-	if (milter_env.c->api == NULL) {
-		json_decref(j);
-		json_decref(arr);
+	if (milter_env.c->api == NULL)
 		return;
-	}
-	json_object_set_new(j, "agent", json_string(milter_env.c->agent_name));
-	json_object_set_new(j, "size", json_integer((json_int_t)f->size));
-	for (size_t i = 0; i < s->n_rcpts; i++) {
-		const char *reason = override_reason && out[i].action != FA_TEMPFAIL
-					     ? override_reason
-					     : out[i].reason;
-		json_t *r = json_pack("{s:s, s:s, s:s}", "address", caddr[i], "action",
-				      override ? override : filter_action_str(out[i].action),
-				      "category", filter_category_str(out[i].category));
-		char *rs = clean_text(reason, 500);
-
-		VR_CHECK_ALLOC(r);
-		json_object_set_new(r, "reason", json_string(rs));
-		free(rs);
-		if (qids && qids[i][0])
-			json_object_set_new(r, "quarantine_id", json_string(qids[i]));
-		json_array_append_new(arr, r);
-	}
-	json_object_set_new(j, "recipients", arr);
-	text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	VR_CHECK_ALLOC(text);
+	text = meta_report_json(milter_env.c->agent_name, f, s->dir, caddr, out, qids,
+				s->n_rcpts, override, override_reason);
 	status = (api = milter_apid_take()) ? apid_post_report(api, text, err, sizeof(err)) : 0;
 	milter_apid_give(api);
 	if (status == 200 || status == 201) {
@@ -477,7 +264,7 @@ static char *one_line(const char *in)
 		*o++ = *p;
 	}
 	*o = '\0';
-	out = clean_text(flat, 900);
+	out = meta_clean_text(flat, 900);
 	free(flat);
 	return out;
 }
@@ -588,13 +375,13 @@ sfsistat milter_eom(SMFICTX *ctx)
 	struct sess *s = milter_sess(ctx);
 	struct mpolicy *p;
 	struct scan sc;
-	struct facts f;
+	struct meta_facts f;
 	struct verdict_rcpt *out;
 	struct verdict_summary sum;
 	struct verdict_input in = {0};
 	char queue_id[65], why[600], text[700];
 	char **caddr;
-	char (*qids)[QID_SIZE];
+	char (*qids)[META_QID_SIZE];
 	const char **addrs;
 	size_t left = 0;
 	sfsistat rc;
@@ -625,7 +412,7 @@ sfsistat milter_eom(SMFICTX *ctx)
 	VR_CHECK_ALLOC(addrs);
 	for (size_t i = 0; i < s->n_rcpts; i++) {
 		addrs[i] = s->rcpts[i].addr;
-		caddr[i] = clean_addr(s->rcpts[i].addr);
+		caddr[i] = meta_clean_addr(s->rcpts[i].addr);
 	}
 	in.direction = s->dir;
 	in.env_from = s->sender;
@@ -718,7 +505,7 @@ done:
 	free(qids);
 	free(addrs);
 	free(out);
-	facts_free(&f);
+	meta_facts_free(&f);
 	mime_report_free(&sc.mr);
 	rspamd_result_free(&sc.rr);
 	milter_policy_put(p);

@@ -11,6 +11,7 @@
 #define VR_AGENT_MILTER_INT_H
 
 #include <libmilter/mfapi.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,11 @@ struct sess {
 	enum msgbuf_status mb_status;
 	char *subject_raw; /* the first Subject value as received, or NULL */
 	int vr_count[N_VR_HEADERS];
+	/* SHA-256 of the message as the client sent it (the copy, less a first Received
+	 * header): the same on every retry of the sender, part of the quarantine key */
+	crypto_hash_sha256_state content;
+	bool hash_on;	  /* append() feeds content */
+	size_t n_headers; /* headers seen */
 };
 
 /* Settings milter_start() derived from the struct milter_conf. */

@@ -463,10 +463,70 @@ static int lock_staging(const struct pf_instance *in, char *err, size_t errsz)
 	return fd;
 }
 
+/* same_file - true when the live file name holds exactly len bytes equal to text */
+static bool same_file(const struct pf_instance *in, const char *name, const char *text,
+		      size_t len)
+{
+	char path[PATH_MAX];
+	size_t have;
+	char *data;
+	bool same;
+
+	if (path_join(path, sizeof(path), in->config_dir, name) < 0 ||
+	    (data = vr_read_file(path, FILE_LIMIT, &have)) == NULL)
+		return false;
+	same = have == len && memcmp(data, text, len) == 0;
+	free(data);
+	return same;
+}
+
+/* index_current - true when the live table name has its NAME.db, not older than the source
+ * (postmap ran after the source was written: what Postfix reads is what the source says) */
+static bool index_current(const struct pf_instance *in, const char *name)
+{
+	char src[PATH_MAX], db[PATH_MAX + 4];
+	struct stat ss, ds;
+
+	if (path_join(src, sizeof(src), in->config_dir, name) < 0)
+		return false;
+	snprintf(db, sizeof(db), "%s.db", src);
+	if (stat(src, &ss) < 0 || stat(db, &ds) < 0)
+		return false;
+	return ds.st_mtim.tv_sec > ss.st_mtim.tv_sec ||
+	       (ds.st_mtim.tv_sec == ss.st_mtim.tv_sec && ds.st_mtim.tv_nsec >= ss.st_mtim.tv_nsec);
+}
+
+/* live_matches - step 0: true when the live directory already holds exactly cfg (each file
+ * byte for byte, each hash table indexed, no managed file that cfg does not render) */
+static bool live_matches(const struct pf_instance *in, const struct pf_config *cfg)
+{
+	char path[PATH_MAX + 4];
+	struct stat st;
+
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct pf_file *f = &cfg->files[i];
+
+		if (!same_file(in, f->name, f->text, f->len) ||
+		    (f->kind == PF_HASH && !index_current(in, f->name)))
+			return false;
+	}
+	for (int i = 0; pf_managed_files[i]; i++) {
+		if (pf_config_find(cfg, pf_managed_files[i]))
+			continue;
+		for (int db = 0; db < 2; db++) {
+			snprintf(path, sizeof(path), "%s/%s%s", in->config_dir, pf_managed_files[i],
+				 db ? ".db" : "");
+			if (lstat(path, &st) == 0)
+				return false;
+		}
+	}
+	return true;
+}
+
 /* apply_locked - the steps, with the lock held */
 static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_config *cfg,
-				const struct snapshot *s, bool flush_verify, char *err,
-				size_t errsz)
+				const struct snapshot *s, bool flush_verify, bool *unchanged,
+				char *err, size_t errsz)
 {
 	struct saved sv[MAX_MANAGED];
 	enum pf_state state;
@@ -477,6 +537,12 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 	if (mkdir_p(in->queue_dir) < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", in->queue_dir, strerror(errno));
 		return VR_E_UNAVAILABLE;
+	}
+	/* a version that changes nothing Postfix reads (a list entry, a preference) costs a
+	 * comparison, not a check and a reload */
+	if (!flush_verify && live_matches(in, cfg) && pf_status(in) == PF_RUNNING) {
+		*unchanged = true;
+		return VR_OK;
 	}
 	if ((e = stage(in, cfg, err, errsz)) != VR_OK ||
 	    (e = check_staged(in, cfg, err, errsz)) != VR_OK)
@@ -509,21 +575,27 @@ static enum vr_err apply_locked(const struct pf_instance *in, const struct pf_co
 		free_saved(sv, nsv);
 		return VR_E_UNAVAILABLE;
 	}
+	VR_LOG_INFO("postfix %s: the new configuration is in force",
+		    state == PF_RUNNING ? "reload" : "start");
 	free_saved(sv, nsv);
 	clear_dir(in->staging_dir);
 	return VR_OK;
 }
 
-/* pf_apply - stage, check, install, reload (see postfix_apply.h) */
+/* pf_apply - compare, or stage, check, install, reload (see postfix_apply.h) */
 enum vr_err pf_apply(const struct pf_instance *in, const struct pf_config *cfg,
-		     const struct snapshot *s, bool flush_verify, char *err, size_t errsz)
+		     const struct snapshot *s, bool flush_verify, bool *unchanged, char *err,
+		     size_t errsz)
 {
 	int lock = lock_staging(in, err, errsz);
+	bool same = false;
 	enum vr_err e;
 
 	if (lock < 0)
 		return VR_E_UNAVAILABLE;
-	e = apply_locked(in, cfg, s, flush_verify, err, errsz);
+	e = apply_locked(in, cfg, s, flush_verify, &same, err, errsz);
+	if (unchanged)
+		*unchanged = same;
 	close(lock);
 	return e;
 }

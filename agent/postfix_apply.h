@@ -1,6 +1,11 @@
 /* postfix_apply.h - put a rendered configuration into the running private Postfix, safely.
  *
  * pf_apply() is the only code that changes the live config_directory:
+ *   0. when the live directory already holds exactly the rendered files (byte for byte,
+ *      each hash table's .db not older than its source, no stale managed file), Postfix
+ *      runs and no verification flush is asked for, nothing else is done: no check, no
+ *      install, no reload (render_postfix.c puts no version in the files, so a version
+ *      that changes only the filter section lands here);
  *   1. staging: a copy of config_directory (STAGING), the rendered files written over it,
  *      files the new configuration no longer needs removed;
  *   2. postmap of each hash table in STAGING;
@@ -40,11 +45,13 @@ struct pf_instance {
 
 enum pf_state { PF_RUNNING, PF_STOPPED, PF_UNKNOWN };
 
-/* pf_apply - steps 1-7 above for cfg, rendered from s (flush_verify: do step 6); VR_OK, or
- * an error with the reason in err (VR_E_INVALID_FIELD: the configuration was refused;
- * VR_E_UNAVAILABLE: Postfix or the file system failed) */
+/* pf_apply - steps 0-7 above for cfg, rendered from s (flush_verify: do step 6); VR_OK
+ * (*unchanged, when not NULL, says whether step 0 found nothing to do), or an error with
+ * the reason in err (VR_E_INVALID_FIELD: the configuration was refused; VR_E_UNAVAILABLE:
+ * Postfix or the file system failed) */
 enum vr_err pf_apply(const struct pf_instance *in, const struct pf_config *cfg,
-		     const struct snapshot *s, bool flush_verify, char *err, size_t errsz);
+		     const struct snapshot *s, bool flush_verify, bool *unchanged, char *err,
+		     size_t errsz);
 /* pf_status - whether the instance's master runs (`postfix status`) */
 enum pf_state pf_status(const struct pf_instance *in);
 /* pf_state_name - "running", "stopped" or "unknown" (heartbeat wording) */

@@ -80,13 +80,14 @@ static void add_file(struct pf_config *c, const char *name, enum pf_kind kind, s
 	memset(b, 0, sizeof(*b));
 }
 
-/* header - the comment every rendered file opens with */
-static void header(struct vr_buf *b, const struct snapshot *s, const char *name,
-		   const char *what)
+/* header - the comment every rendered file opens with. It names no snapshot version: a
+ * version that changes nothing Postfix reads (a user's list entry) must render the same
+ * bytes, so that postfix_apply.c can see there is nothing to reload (the version in force
+ * is in vr-agent's state directory and in its heartbeat) */
+static void header(struct vr_buf *b, const char *name, const char *what)
 {
 	bprintf(b, "# %s - %s\n", name, what);
-	bprintf(b, "# Rendered by vr-agent from apid's snapshot version %lld (generated %s).\n",
-		(long long)s->version, s->generated_at);
+	bprintf(b, "# Rendered by vr-agent from apid's snapshot.\n");
 	bprintf(b, "# Do not edit: vr-agent replaces it when the snapshot changes.\n");
 }
 
@@ -164,12 +165,12 @@ static void render_tables(const struct snapshot *s, struct pf_config *c)
 	struct vr_buf b = {0};
 	char hop[300];
 
-	header(&b, s, "relay_domains", "the domains the inbound listener relays for (hash).");
+	header(&b, "relay_domains", "the domains the inbound listener relays for (hash).");
 	for (size_t i = 0; i < s->n_domains; i++)
 		bprintf(&b, "%s\tOK\n", s->domains[i].name);
 	add_file(c, "relay_domains", PF_HASH, &b);
 
-	header(&b, s, "transport", "each relay domain to its internal mail server (hash).");
+	header(&b, "transport", "each relay domain to its internal mail server (hash).");
 	for (size_t i = 0; i < s->n_domains; i++) {
 		nexthop(hop, sizeof(hop), s->domains[i].internal_host, s->domains[i].internal_port);
 		bprintf(&b, "%s\tsmtp:%s\n", s->domains[i].name, hop);
@@ -177,7 +178,7 @@ static void render_tables(const struct snapshot *s, struct pf_config *c)
 	add_file(c, "transport", PF_HASH, &b);
 
 	if (any_verify(s)) {
-		header(&b, s, "verify_recipients",
+		header(&b, "verify_recipients",
 		       "domains whose recipients the internal server must confirm (hash).");
 		for (size_t i = 0; i < s->n_domains; i++)
 			if (s->domains[i].verify_recipients)
@@ -186,7 +187,7 @@ static void render_tables(const struct snapshot *s, struct pf_config *c)
 		add_file(c, "verify_recipients", PF_HASH, &b);
 	}
 
-	header(&b, s, "mynetworks",
+	header(&b, "mynetworks",
 	       "the internal networks, trusted by the outbound listener only (cidr).");
 	for (size_t i = 0; i < s->n_networks; i++)
 		bprintf(&b, "%s\tOK\n", s->networks[i].cidr);
@@ -246,7 +247,7 @@ static void render_master(const struct snapshot *s, const struct pf_local *l,
 {
 	struct vr_buf b = {0};
 
-	header(&b, s, "master.cf", "the services of vrgate's private Postfix instance.");
+	header(&b, "master.cf", "the services of vrgate's private Postfix instance.");
 	bprintf(&b, "# No service is chrooted (5th column \"n\").\n#\n");
 	bprintf(&b, "# service     type  private unpriv  chroot  wakeup  maxproc command + args\n");
 
@@ -313,7 +314,7 @@ static void render_main(const struct snapshot *s, const struct pf_local *l, stru
 	bool dns = l->dns && s->outbound_mode == SNAP_OUT_MX;
 
 	log_prefix(l->maillog_file, prefix, sizeof(prefix));
-	header(&b, s, "main.cf", "vrgate's private Postfix instance (see master.cf).");
+	header(&b, "main.cf", "vrgate's private Postfix instance (see master.cf).");
 
 	bprintf(&b, "\n# --- instance\n");
 	bprintf(&b, "compatibility_level = 3.6\n");

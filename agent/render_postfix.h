@@ -13,7 +13,10 @@
  * directory and runs in the live one. The address-verification cache is
  * btree:$data_directory/verify_cache (file DATA_DIR/verify_cache.db): deleting that file
  * and reloading Postfix flushes it (postfix_apply.c does so when apid's flush_generation
- * changes). Files are listed in install order (main.cf last).
+ * changes). Files are listed in install order (main.cf last). The texts carry neither the
+ * snapshot's version nor its time: snapshots that differ only in what Postfix does not read
+ * (the filter section: lists, preferences, thresholds) render the same bytes, which is how
+ * postfix_apply.c knows it has nothing to reload.
  * Tests: tests/unit/test_render_postfix.c against tests/unit/golden/postfix/<case>/.
  *
  * Ownership: a struct pf_config owns its texts; pf_config_free() releases them.

@@ -115,6 +115,36 @@ static char *symbols_text(json_t *arr)
 	return arr ? json_dumps(arr, JSON_COMPACT) : NULL;
 }
 
+struct qadd_tx {
+	const struct db_quarantine *q;
+	const char *const *rcpts;
+	size_t n;
+	char *existing;
+};
+
+/* qadd_tx - index one held copy in one transaction */
+static enum vr_err qadd_tx(struct db *db, void *arg)
+{
+	struct qadd_tx *t = arg;
+
+	return db_quarantine_add(db, t->q, t->rcpts, t->n, t->existing);
+}
+
+struct madd_tx {
+	const struct db_msg *m;
+	const struct db_msg_rcpt *r;
+	size_t n;
+	char *existing;
+};
+
+/* madd_tx - record one message and its recipients in one transaction */
+static enum vr_err madd_tx(struct db *db, void *arg)
+{
+	struct madd_tx *t = arg;
+
+	return db_messages_add(db, t->m, t->r, t->n, t->existing);
+}
+
 /* h_agent_quarantine - hold a copy of a message for some of its recipients */
 enum vr_err h_agent_quarantine(struct req *r)
 {
@@ -179,7 +209,10 @@ enum vr_err h_agent_quarantine(struct req *r)
 			.score = in.score, .has_score = (seen & (1u << 13)) != 0,
 			.one_click = in.one_click};
 
-		e = db_quarantine_add(db, &q, rcpts, n, existing);
+		struct qadd_tx t = {&q, rcpts, n, existing};
+
+		/* the message row and its recipient rows commit together, or not at all */
+		e = db_tx(db, qadd_tx, &t);
 	}
 	free(syms);
 	if (e != VR_OK) {
@@ -281,7 +314,9 @@ enum vr_err h_agent_messages(struct req *r)
 			.received_at = (seen & (1u << 10)) ? in.received_at : vr_now(),
 			.size = in.size, .score = in.score, .has_score = (seen & (1u << 12)) != 0};
 
-		e = db_messages_add(db, &m, rc, n, existing);
+		struct madd_tx t = {&m, rc, n, existing};
+
+		e = db_tx(db, madd_tx, &t);
 	}
 	free(syms);
 	if (e == VR_E_CONFLICT && existing[0])

@@ -260,11 +260,68 @@ static void invariants(void **state)
 	snapshot_free(s);
 }
 
+/* render_text - render a snapshot text with the base local settings */
+static void render_text(const char *text, struct pf_config *cfg)
+{
+	struct snapshot *s;
+	char err[256];
+
+	assert_int_equal(snapshot_parse(text, strlen(text), &s, err, sizeof(err)), VR_OK);
+	assert_int_equal(render_postfix(s, &base_local, cfg, err, sizeof(err)), VR_OK);
+	snapshot_free(s);
+}
+
+/* version_free - snapshots that differ only in version, time and the filter section (a
+ * user's list entry) render the same bytes: postfix_apply.c then skips the reload */
+static void version_free(void **state)
+{
+#define SNAP_BODY                                                                              \
+	" \"listeners\": {\"inbound\": {\"address\": \"127.0.0.1\", \"port\": 25},"              \
+	"  \"outbound\": {\"address\": \"127.0.0.1\", \"port\": 8025},"                          \
+	"  \"reinject\": {\"address\": \"127.0.0.1\", \"port\": 10025}},"                        \
+	" \"message_size_limit\": 1048576,"                                                     \
+	" \"domains\": [{\"name\": \"corp.test\", \"internal_host\": \"127.0.0.1\","             \
+	"   \"internal_port\": 2525, \"verify_recipients\": true}],"                            \
+	" \"internal_networks\": [\"10.0.0.0/8\"], \"outbound\": {\"mode\": \"mx\"},"             \
+	" \"verify_cache\": {\"positive_ttl\": 60, \"negative_ttl\": 10},"                      \
+	" \"tls\": {\"inbound_cert\": null, \"inbound_key\": null, \"outbound\": \"may\"}"
+	static const char v3[] = "{\"version\": 3, \"generated_at\": \"2026-11-28T01:02:03Z\","
+				 " \"hostname\": \"mx.corp.test\"," SNAP_BODY "}";
+	static const char v4[] = "{\"version\": 4, \"generated_at\": \"2026-11-29T05:06:07Z\","
+				 " \"hostname\": \"mx.corp.test\"," SNAP_BODY
+				 ", \"filter\": {\"lists\": [{\"kind\": \"block\","
+				 " \"pattern\": \"noisy.test\"}]}}";
+	static const char v5[] = "{\"version\": 5, \"generated_at\": \"2026-11-29T05:06:08Z\","
+				 " \"hostname\": \"mx2.corp.test\"," SNAP_BODY "}";
+#undef SNAP_BODY
+	struct pf_config a, b, c;
+
+	(void)state;
+	render_text(v3, &a);
+	render_text(v4, &b);
+	render_text(v5, &c);
+	assert_int_equal(a.n, b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		assert_string_equal(a.files[i].name, b.files[i].name);
+		assert_int_equal(a.files[i].len, b.files[i].len);
+		assert_memory_equal(a.files[i].text, b.files[i].text, a.files[i].len);
+		assert_null(strstr(a.files[i].text, "version 3"));
+		assert_null(strstr(a.files[i].text, "2026-11-28"));
+	}
+	/* a change Postfix reads does show */
+	assert_string_not_equal(pf_config_find(&a, "main.cf")->text,
+				pf_config_find(&c, "main.cf")->text);
+	pf_config_free(&a);
+	pf_config_free(&b);
+	pf_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(golden_cases),
 		cmocka_unit_test(invariants),
+		cmocka_unit_test(version_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
