@@ -372,3 +372,13 @@ void db_bind_json(sqlite3_stmt *st, int idx, const json_t *j)
 	VR_CHECK_ALLOC(text);
 	sqlite3_bind_text(st, idx, text, -1, free);
 }
+
+/* db_exec_one - db_exec_done for a statement that must change a row: NOT_FOUND if none */
+enum vr_err db_exec_one(struct db *db, sqlite3_stmt *st, const char *func)
+{
+	enum vr_err e = db_exec_done(db, st, func);
+
+	if (e == VR_OK && sqlite3_changes(db->h) == 0)
+		return VR_E_NOT_FOUND;
+	return e;
+}

@@ -150,15 +150,11 @@ enum vr_err db_directories_delete(struct db *db, const char *id)
 {
 	DB_SQL(q, "DELETE FROM directories WHERE id = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
-	enum vr_err e;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, id);
-	e = db_exec_done(db, st, __func__);
-	if (e == VR_OK && sqlite3_changes(db->h) == 0)
-		return VR_E_NOT_FOUND;
-	return e;
+	return db_exec_one(db, st, __func__);
 }
 
 /* db_directories_next_position - one past the last position */

@@ -35,6 +35,8 @@ enum vr_err db_read_one(struct db *db, struct db_sql *q, const char *id,
 json_t *db_json_col(sqlite3_stmt *st, int col);
 /* db_bind_json - bind a JSON value as compact text */
 void db_bind_json(sqlite3_stmt *st, int idx, const json_t *j);
+/* db_exec_one - db_exec_done for a statement that must change a row (NOT_FOUND if none) */
+enum vr_err db_exec_one(struct db *db, sqlite3_stmt *st, const char *func);
 /* db_exec_done - step a statement that returns no rows; VR_OK or the mapped error */
 enum vr_err db_exec_done(struct db *db, sqlite3_stmt *st, const char *func);
 

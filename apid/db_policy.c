@@ -173,7 +173,6 @@ enum vr_err db_domains_update(struct db *db, const struct db_domain *d)
 	DB_SQL(q, "UPDATE domains SET name = ?2, internal_host = ?3, internal_port = ?4, "
 		  "verify_recipients = ?5 WHERE id = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
-	enum vr_err e;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
@@ -182,10 +181,7 @@ enum vr_err db_domains_update(struct db *db, const struct db_domain *d)
 	db_bind_text(st, 3, d->internal_host);
 	sqlite3_bind_int64(st, 4, d->internal_port);
 	sqlite3_bind_int(st, 5, d->verify_recipients);
-	e = db_exec_done(db, st, __func__);
-	if (e == VR_OK && sqlite3_changes(db->h) == 0)
-		return VR_E_NOT_FOUND;
-	return e;
+	return db_exec_one(db, st, __func__);
 }
 
 /* delete_by_id - run a "DELETE ... WHERE id = ?1"; NOT_FOUND when nothing went */
@@ -381,13 +377,9 @@ enum vr_err db_agents_delete(struct db *db, const char *name)
 {
 	DB_SQL(q, "DELETE FROM agents WHERE name = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
-	enum vr_err e;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, name);
-	e = db_exec_done(db, st, __func__);
-	if (e == VR_OK && sqlite3_changes(db->h) == 0)
-		return VR_E_NOT_FOUND;
-	return e;
+	return db_exec_one(db, st, __func__);
 }

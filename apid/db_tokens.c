@@ -143,15 +143,11 @@ enum vr_err db_tokens_revoke(struct db *db, const char *id, const char *user_id,
 	DB_SQL(q, "UPDATE api_tokens SET revoked_at = ?3 WHERE id = ?1 AND revoked_at IS NULL "
 		  "AND (?2 IS NULL OR user_id = ?2)");
 	sqlite3_stmt *st = db_prep(db, &q);
-	enum vr_err e;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, id);
 	db_bind_text(st, 2, user_id);
 	sqlite3_bind_int64(st, 3, now);
-	e = db_exec_done(db, st, __func__);
-	if (e == VR_OK && sqlite3_changes(db->h) == 0)
-		return VR_E_NOT_FOUND;
-	return e;
+	return db_exec_one(db, st, __func__);
 }

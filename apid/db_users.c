@@ -293,16 +293,12 @@ enum vr_err db_users_set_override(struct db *db, const char *id, enum role role)
 	DB_SQL(q, "UPDATE users SET role_override = ?2, "
 		  "role = coalesce(?2, directory_role, role) WHERE id = ?1");
 	sqlite3_stmt *st = db_prep(db, &q);
-	enum vr_err e;
 
 	if (st == NULL)
 		return VR_E_INTERNAL;
 	db_bind_text(st, 1, id);
 	db_bind_text(st, 2, role == ROLE_NONE ? NULL : role_name(role));
-	e = db_exec_done(db, st, __func__);
-	if (e == VR_OK && sqlite3_changes(db->h) == 0)
-		return VR_E_NOT_FOUND;
-	return e;
+	return db_exec_one(db, st, __func__);
 }
 
 /* db_users_extra - where a user comes from and its role override */
