@@ -739,6 +739,33 @@ def smtp_replies(st, m, rcpt):
     return codes
 
 
+def test_user_finds_mail_to_an_alias_in_her_quarantine_and_releases_it_once(fstack, people):
+    """The whole path: spam sent over SMTP to one of alice's aliases is held by the milter;
+    alice, logged in with her AD account, finds it in her own quarantine, reads its French
+    subject, releases it, and it reaches the internal server exactly once."""
+    t = token()
+    alias = fstack["VR_AD_USER_ALIAS"]
+    m = msg("=?UTF-8?Q?R=C3=A9union_budg=C3=A9taire?= " + t, body=GTUBE + "\n", to=alias)
+    code, text = send(fstack, m, [alias])
+    assert code == 250, text
+    assert not_stored(fstack, t)
+    alice = people["alice"]
+    end = time.time() + 10
+    mine = []
+    while time.time() < end and not mine:
+        mine = [i for i in alice.get("/api/v1/quarantine", params={"q": t}).json["items"]]
+        time.sleep(0.2)
+    assert [(i["recipient"], i["category"]) for i in mine] == [(alias, "spam")]
+    detail = alice.get("/api/v1/quarantine/" + mine[0]["id"])
+    assert detail.json["headers"]["subject"] == "Réunion budgétaire " + t
+    assert alice.post("/api/v1/quarantine/%s/release" % mine[0]["id"]).status == 200
+    assert alice.post("/api/v1/quarantine/%s/release" % mine[0]["id"]).status == 200
+    got = stored(fstack, t)
+    time.sleep(2)
+    assert len(stored(fstack, t)) == 1, "released more than once"
+    assert [g[0] for g in got] == [[alias]]
+
+
 def test_killed_agent_defers_mail_and_a_restart_resumes(fstack, people):
     st = fstack
     for pid in _pids(st.dir, "agent"):
@@ -834,29 +861,3 @@ def test_clamd_down_defers_naming_clamd(fstack, people):
     assert code == 451 and "4.7.1" in text and "clamd" in text, (code, text)
     assert not_stored(fstack, t)
 
-
-def test_user_finds_mail_to_an_alias_in_her_quarantine_and_releases_it_once(fstack, people):
-    """The whole path: spam sent over SMTP to one of alice's aliases is held by the milter;
-    alice, logged in with her AD account, finds it in her own quarantine, reads its French
-    subject, releases it, and it reaches the internal server exactly once."""
-    t = token()
-    alias = fstack["VR_AD_USER_ALIAS"]
-    m = msg("=?UTF-8?Q?R=C3=A9union_budg=C3=A9taire?= " + t, body=GTUBE + "\n", to=alias)
-    code, text = send(fstack, m, [alias])
-    assert code == 250, text
-    assert not_stored(fstack, t)
-    alice = people["alice"]
-    end = time.time() + 10
-    mine = []
-    while time.time() < end and not mine:
-        mine = [i for i in alice.get("/api/v1/quarantine", params={"q": t}).json["items"]]
-        time.sleep(0.2)
-    assert [(i["recipient"], i["category"]) for i in mine] == [(alias, "spam")]
-    detail = alice.get("/api/v1/quarantine/" + mine[0]["id"])
-    assert detail.json["headers"]["subject"] == "Réunion budgétaire " + t
-    assert alice.post("/api/v1/quarantine/%s/release" % mine[0]["id"]).status == 200
-    assert alice.post("/api/v1/quarantine/%s/release" % mine[0]["id"]).status == 200
-    got = stored(fstack, t)
-    time.sleep(2)
-    assert len(stored(fstack, t)) == 1, "released more than once"
-    assert [g[0] for g in got] == [[alias]]
