@@ -42,9 +42,20 @@ env_set() {
 }
 
 # free_port [ADDR] - print a TCP port that is free right now on ADDR (default 127.0.0.1)
+# and that no other component of this stack was given (scripts/stack keeps the list in
+# VR_STACK_PORTS: a port is only reserved once its daemon binds it, so two calls in a row
+# could otherwise return the same one)
 free_port() {
-	/usr/bin/python3 -c 'import socket,sys
-s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "${1:-127.0.0.1}"
+	while :; do
+		fp=$(/usr/bin/python3 -c 'import socket,sys
+s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "${1:-127.0.0.1}")
+		if [ -n "${VR_STACK_PORTS:-}" ]; then
+			grep -qx "$fp" "$VR_STACK_PORTS" 2>/dev/null && continue
+			echo "$fp" >>"$VR_STACK_PORTS"
+		fi
+		echo "$fp"
+		return 0
+	done
 }
 
 # wait_tcp HOST PORT SECONDS - wait until something accepts on HOST:PORT
