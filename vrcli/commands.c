@@ -220,6 +220,11 @@ static const struct args_opt quarantine_act_opts[] = {
 	{NULL, NULL, NULL},
 };
 
+static const struct args_opt quarantine_check_opts[] = {
+	{"repair", NULL, "remove the orphan files and the rows whose file is gone"},
+	{NULL, NULL, NULL},
+};
+
 static const struct args_opt quarantine_bulk_opts[] = {
 	{"ids-from", "FILE", "read the IDs from FILE, one a line (- for stdin; # comments)"},
 	{NULL, NULL, NULL},
@@ -339,6 +344,12 @@ static const struct command commands[] = {
 	{"quarantine", "unsubscribe", "ID",
 	 "unsubscribe from a quarantined newsletter (RFC 8058 one-click)",
 	 no_opts, 1, 1, cmd_quarantine_unsubscribe},
+	{"quarantine", "purge", "",
+	 "remove now the held messages past their retention (admins)", no_opts, 0, 0,
+	 cmd_quarantine_purge},
+	{"quarantine", "check", "[--repair]",
+	 "compare the spool with the index: files without rows, rows without files (admins)",
+	 quarantine_check_opts, 0, 0, cmd_quarantine_check},
 	{"quarantine", "bulk",
 	 "release|delete|release-allow|delete-block|not-spam ID... | --ids-from FILE",
 	 "act on many quarantined messages; exit 0 only if all succeed, else 5",

@@ -155,7 +155,9 @@ enum vrcli_exit cmd_domains_filter(struct vrcli *v, const struct args *a); /* cm
 enum vrcli_exit cmd_domains_set_filter(struct vrcli *v, const struct args *a); /* cmd_filter.c */
 enum vrcli_exit cmd_prefs_show(struct vrcli *v, const struct args *a);	 /* cmd_filter.c */
 enum vrcli_exit cmd_prefs_set(struct vrcli *v, const struct args *a);	 /* cmd_filter.c */
-enum vrcli_exit cmd_digest(struct vrcli *v, const struct args *a);	 /* cmd_digest.c */
+enum vrcli_exit cmd_digest(struct vrcli *v, const struct args *a);
+enum vrcli_exit cmd_quarantine_purge(struct vrcli *v, const struct args *a); /* cmd_housekeeping.c */
+enum vrcli_exit cmd_quarantine_check(struct vrcli *v, const struct args *a); /* cmd_housekeeping.c */	 /* cmd_digest.c */
 enum vrcli_exit cmd_lists(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
 enum vrcli_exit cmd_lists_add(struct vrcli *v, const struct args *a);	 /* cmd_lists.c */
 enum vrcli_exit cmd_lists_remove(struct vrcli *v, const struct args *a); /* cmd_lists.c */

@@ -462,3 +462,23 @@ def test_one_click_unsubscribe(people, qstack):
         assert len(got) == 1
     finally:
         srv.shutdown()
+
+
+def test_vrcli_purge_and_check(people, qstack, tmp_path):
+    vrcli = os.path.join(os.environ.get("VR_BIN_DIR", os.path.join(ROOT, "build", "bin")),
+                         "vrcli")
+    env = dict(os.environ, HOME=str(tmp_path), VRCLI_URL=qstack.api_url,
+               VRCLI_TOKEN=people["admin"].token)
+    r = subprocess.run([vrcli, "quarantine", "purge"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("purged "), r
+    r = subprocess.run([vrcli, "--json", "quarantine", "check"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r
+    report = json.loads(r.stdout)
+    assert set(report) == {"orphan_files", "missing_files", "repaired"}
+    # a user may do neither
+    env["VRCLI_TOKEN"] = people["alice"].token
+    r = subprocess.run([vrcli, "quarantine", "purge"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 3 and r.stderr.count("\n") == 1, r
