@@ -77,7 +77,6 @@ enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a)
 	for (;;) {
 		char *path = audit_path(a, limit, cursor);
 		const json_t *items;
-		const char *next;
 		struct http_reply r;
 
 		rc = http_call(v->http, "GET", path, NULL, &r);
@@ -94,18 +93,10 @@ enum vrcli_exit cmd_audit(struct vrcli *v, const struct args *a)
 			break;
 		}
 		json_array_extend(events, (json_t *)items);
-		next = vrcli_jstr(r.body, "next_cursor");
-		if (next && cursor && strcmp(next, cursor) == 0) {
-			fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
-			rc = VRCLI_EXIT_OTHER;
-			http_reply_free(&r);
-			break;
-		}
-		free(cursor);
-		cursor = next ? strdup(next) : NULL;
-		if (next && cursor == NULL)
-			abort();
+		rc = vrcli_next_cursor(r.body, &cursor);
 		http_reply_free(&r);
+		if (rc != VRCLI_EXIT_OK)
+			break;
 		if (cursor == NULL || !all)
 			break;
 	}

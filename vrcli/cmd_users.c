@@ -78,7 +78,6 @@ enum vrcli_exit cmd_users_list(struct vrcli *v, const struct args *a)
 		char *path = users_path(a, cursor);
 		struct http_reply r;
 		const json_t *items;
-		const char *next;
 
 		rc = vrcli_list(v, path, &r, &items);
 		free(path);
@@ -87,18 +86,10 @@ enum vrcli_exit cmd_users_list(struct vrcli *v, const struct args *a)
 			break;
 		}
 		json_array_extend(users, (json_t *)items);
-		next = vrcli_jstr(r.body, "next_cursor");
-		if (next && cursor && strcmp(next, cursor) == 0) {
-			fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
-			rc = VRCLI_EXIT_OTHER;
-			http_reply_free(&r);
-			break;
-		}
-		free(cursor);
-		cursor = next ? strdup(next) : NULL;
-		if (next && cursor == NULL)
-			abort();
+		rc = vrcli_next_cursor(r.body, &cursor);
 		http_reply_free(&r);
+		if (rc != VRCLI_EXIT_OK)
+			break;
 		if (cursor == NULL || !all)
 			break;
 	}

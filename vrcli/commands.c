@@ -681,6 +681,22 @@ const char *vrcli_jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* vrcli_next_cursor - follow next_cursor, refusing one that does not move */
+enum vrcli_exit vrcli_next_cursor(const json_t *body, char **cursor)
+{
+	const char *next = vrcli_jstr(body, "next_cursor");
+
+	if (next && *cursor && strcmp(next, *cursor) == 0) {
+		fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
+		return VRCLI_EXIT_OTHER;
+	}
+	free(*cursor);
+	*cursor = next ? strdup(next) : NULL;
+	if (next && *cursor == NULL)
+		abort();
+	return VRCLI_EXIT_OK;
+}
+
 /* vrcli_or - S, or DFLT when S is NULL */
 const char *vrcli_or(const char *s, const char *dflt)
 {
@@ -921,7 +937,6 @@ enum vrcli_exit vrcli_pages(struct vrcli *v, vrcli_page_path path, const struct 
 		char *p = path(a, cursor);
 		struct http_reply r;
 		const json_t *page;
-		const char *next;
 
 		rc = vrcli_list(v, p, &r, &page);
 		free(p);
@@ -932,18 +947,10 @@ enum vrcli_exit vrcli_pages(struct vrcli *v, vrcli_page_path path, const struct 
 		json_array_extend(items, (json_t *)page);
 		if (first && *first == NULL)
 			*first = json_incref(r.body);
-		next = vrcli_jstr(r.body, "next_cursor");
-		if (next && cursor && strcmp(next, cursor) == 0) {
-			fputs("vrcli: the server repeated a cursor; stopping\n", stderr);
-			rc = VRCLI_EXIT_OTHER;
-			http_reply_free(&r);
-			break;
-		}
-		free(cursor);
-		cursor = next ? strdup(next) : NULL;
-		if (next && cursor == NULL)
-			abort();
+		rc = vrcli_next_cursor(r.body, &cursor);
 		http_reply_free(&r);
+		if (rc != VRCLI_EXIT_OK)
+			break;
 		if (cursor == NULL || !all)
 			break;
 	}

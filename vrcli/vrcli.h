@@ -61,6 +61,10 @@ enum vrcli_exit vrcli_usage_error(const char *fmt, ...) __attribute__((format(pr
 /* vrcli_print_json - J on stdout, indented, members in the API's order */
 void vrcli_print_json(const json_t *j);
 
+/* vrcli_next_cursor - move *CURSOR (malloc'd, or NULL) to BODY's next_cursor (NULL at the
+ * end); VRCLI_EXIT_OTHER, with a message, when the server repeats the cursor it was given
+ * (a server bug would otherwise make --all loop forever) */
+enum vrcli_exit vrcli_next_cursor(const json_t *body, char **cursor);
 /* vrcli_jstr - the string member KEY of O, or NULL */
 const char *vrcli_jstr(const json_t *o, const char *key);
 
